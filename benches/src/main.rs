@@ -1,0 +1,3 @@
+//! Load scenario runner (see BENCHMARKS.md).
+
+fn main() {}

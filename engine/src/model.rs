@@ -1,0 +1,165 @@
+//! The resolved configuration model: what both config front ends (Vedette's
+//! TOML and Nagios object files) produce, and all the engine consumes.
+//!
+//! Everything here is validated and final: templates are applied, macros in
+//! check command lines are expanded, durations are durations. The plan stage
+//! compiles it into per-shard check records.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a configuration object was defined, for error messages and the API.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Location {
+    /// The file the object came from.
+    pub file: Arc<PathBuf>,
+    /// 1-based line of the object's start (0 when unknown).
+    pub line: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// Scheduling of one active check, Nagios semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Schedule {
+    /// Interval between checks while OK or in a HARD state.
+    pub check_interval: Duration,
+    /// Interval between checks while in a SOFT non-OK state.
+    pub retry_interval: Duration,
+    /// Consecutive non-OK results before the state becomes HARD.
+    pub max_check_attempts: u32,
+    /// Whether the engine schedules the check at all (false: passive only).
+    pub active: bool,
+}
+
+impl Default for Schedule {
+    /// Icinga 2's defaults (`checkable.ti`): 5 min, 1 min, 3 attempts.
+    fn default() -> Self {
+        Schedule {
+            check_interval: Duration::from_secs(300),
+            retry_interval: Duration::from_secs(60),
+            max_check_attempts: 3,
+            active: true,
+        }
+    }
+}
+
+/// A check command as configured, after macro expansion.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CheckSpec {
+    /// The command's name (`check_tcp` in `check_tcp!22`), for the API and logs.
+    pub command: String,
+    /// The fully expanded command line that Nagios would execute.
+    pub line: String,
+    /// Per-check timeout; `None` uses the engine default.
+    pub timeout: Option<Duration>,
+}
+
+/// A monitored host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Unique host name.
+    pub name: String,
+    /// Address probes connect to (`$HOSTADDRESS$`); defaults to the name.
+    pub address: String,
+    /// The host check; `None` means the host is only passively checked
+    /// (or not at all).
+    pub check: Option<CheckSpec>,
+    /// Scheduling of the host check.
+    pub schedule: Schedule,
+    /// Host groups the host belongs to.
+    pub groups: Vec<String>,
+    /// Where it was defined.
+    pub source: Location,
+}
+
+/// A service on a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Index of the host in [`Model::hosts`].
+    pub host: u32,
+    /// Service description, unique per host.
+    pub name: String,
+    /// The active check; `None` for a passive-only service.
+    pub check: Option<CheckSpec>,
+    /// Scheduling of the check.
+    pub schedule: Schedule,
+    /// Where it was defined.
+    pub source: Location,
+}
+
+/// Engine-wide settings that a config file may set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Scheduler shards (threads); `None` = one per core.
+    pub shards: Option<usize>,
+    /// Most plugin processes running at once per shard.
+    pub max_concurrent_exec: usize,
+    /// Default check timeout (Nagios `service_check_timeout`).
+    pub check_timeout: Duration,
+    /// State to report when a check times out (Nagios
+    /// `service_check_timeout_state`, default UNKNOWN).
+    pub timeout_status: crate::check::Status,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            shards: None,
+            max_concurrent_exec: 256,
+            check_timeout: Duration::from_secs(60),
+            timeout_status: crate::check::Status::Unknown,
+        }
+    }
+}
+
+/// Counts of the objects that have no runtime role yet but are part of the
+/// configuration (reported by `check-config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ObjectCounts {
+    /// Command definitions.
+    pub commands: usize,
+    /// Host groups.
+    pub hostgroups: usize,
+    /// Service groups.
+    pub servicegroups: usize,
+    /// Time periods.
+    pub timeperiods: usize,
+    /// Contacts.
+    pub contacts: usize,
+    /// Contact groups.
+    pub contactgroups: usize,
+}
+
+/// A whole validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Model {
+    /// All hosts (registered ones; templates are gone).
+    pub hosts: Vec<Host>,
+    /// All services, each pointing at its host by index.
+    pub services: Vec<Service>,
+    /// Counts of other objects.
+    pub counts: ObjectCounts,
+    /// Engine settings.
+    pub settings: Settings,
+    /// Non-fatal findings (e.g. Nagios main-config directives Vedette ignores).
+    pub warnings: Vec<String>,
+}
+
+impl Model {
+    /// The one-line summary `check-config` prints.
+    pub fn summary(&self) -> String {
+        format!(
+            "config OK: {} hosts, {} services, {} commands",
+            self.hosts.len(),
+            self.services.len(),
+            self.counts.commands
+        )
+    }
+}
