@@ -8,8 +8,14 @@
 //! - [`state`] applies results with Nagios SOFT/HARD semantics.
 //! - [`probes`] are the native checks and the plugin fallback.
 
+pub mod api;
 pub mod check;
+pub mod clock;
 pub mod config;
+pub mod engine;
+pub mod events;
 pub mod model;
+pub mod plugin_output;
 pub mod probes;
+pub mod scheduler;
 pub mod state;

@@ -1,0 +1,201 @@
+//! The running engine: shards, the event sink, and reload.
+//!
+//! [`Engine::start`] plans the model onto shards (one per core unless the
+//! config says otherwise) and starts a pinned thread for each.
+//! [`Engine::reload`] re-reads the config off the shards' threads and
+//! installs the new plan shard by shard; a config that fails validation
+//! changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+
+use crate::clock::Clock;
+use crate::config::{self, ConfigErrors};
+use crate::events::{self, Event};
+use crate::model::Model;
+use crate::probes::ProbeContext;
+use crate::scheduler::core::ShardCore;
+use crate::scheduler::plan::{self, shard_of};
+use crate::scheduler::shard::{self, ShardHandle};
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The state directory cannot be created or written.
+    #[error("state directory {path}: {source} (pass --state-dir to use another)")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A thread could not be started.
+    #[error("cannot start {what}: {source}")]
+    Thread {
+        /// Which thread.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Outcome of a successful reload.
+#[derive(Debug, Clone)]
+pub struct ReloadSummary {
+    /// The new config's `check-config` summary line.
+    pub summary: String,
+    /// Checks in the new plan.
+    pub checks: usize,
+}
+
+/// A running engine.
+pub struct Engine {
+    /// The shared clock.
+    pub clock: Clock,
+    /// The shards, by index; a host's shard is `shard_of(host, len)`.
+    pub shards: Vec<ShardHandle>,
+    config_path: PathBuf,
+    events_tx: Option<crossbeam_channel::Sender<Event>>,
+    sink: Option<JoinHandle<()>>,
+    reload_lock: Mutex<()>,
+}
+
+impl Engine {
+    /// Starts the engine on a validated model.
+    pub fn start(model: Model, config_path: &Path, state_dir: &Path) -> Result<Engine, StartError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| StartError::StateDir {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        let clock = Clock::new();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sink =
+            events::spawn_sink(rx, state_dir, clock).map_err(|source| StartError::StateDir {
+                path: state_dir.to_path_buf(),
+                source,
+            })?;
+        let cores = core_affinity::get_core_ids().unwrap_or_default();
+        let n = model
+            .settings
+            .shards
+            .unwrap_or_else(|| cores.len().max(1))
+            .max(1);
+        let plans = plan::plan(&model, n);
+        let now_ms = clock.now_us() / 1000;
+        let mut shards = Vec::with_capacity(n);
+        for (i, p) in plans.into_iter().enumerate() {
+            let mut core = ShardCore::new(now_ms);
+            core.load(p, now_ms);
+            let pin = (!cores.is_empty()).then(|| cores[i % cores.len()]);
+            let handle = shard::spawn(
+                i,
+                pin,
+                core,
+                clock,
+                ProbeContext::new(&model.settings),
+                tx.clone(),
+            )
+            .map_err(|source| StartError::Thread {
+                what: format!("shard {i}"),
+                source,
+            })?;
+            shards.push(handle);
+        }
+        tracing::info!(
+            shards = n,
+            hosts = model.hosts.len(),
+            services = model.services.len(),
+            "Engine started"
+        );
+        Ok(Engine {
+            clock,
+            shards,
+            config_path: config_path.to_path_buf(),
+            events_tx: Some(tx),
+            sink: Some(sink),
+            reload_lock: Mutex::new(()),
+        })
+    }
+
+    /// The shard that owns `host`'s checks.
+    pub fn shard_for(&self, host: &str) -> &ShardHandle {
+        &self.shards[shard_of(host, self.shards.len())]
+    }
+
+    /// Hands state-change events produced outside a shard loop (passive
+    /// results applied by the API) to the event sink.
+    pub fn publish(&self, events: Vec<Event>) {
+        if let Some(tx) = &self.events_tx {
+            for e in events {
+                // Only fails at shutdown, when the sink is gone.
+                let _ = tx.send(e);
+            }
+        }
+    }
+
+    /// Checks configured across all shards.
+    pub fn checks(&self) -> usize {
+        self.shards.iter().map(|s| s.core.read().len()).sum()
+    }
+
+    /// Re-reads the config and installs it. Blocking (parsing a large
+    /// config takes a while): call it off async threads. On error nothing
+    /// changes and the errors are returned.
+    pub fn reload(&self) -> Result<ReloadSummary, ConfigErrors> {
+        let _one_at_a_time = self.reload_lock.lock();
+        let model = config::load(&self.config_path)?;
+        if model
+            .settings
+            .shards
+            .is_some_and(|n| n != self.shards.len())
+        {
+            tracing::warn!(
+                running = self.shards.len(),
+                "The shard count changed in the config; it takes effect at the next restart"
+            );
+        }
+        let plans = plan::plan(&model, self.shards.len());
+        let mut checks = 0;
+        for (shard, p) in self.shards.iter().zip(plans) {
+            checks += p.checks.len();
+            let now_ms = self.clock.now_us() / 1000;
+            shard.core.write().load(p, now_ms);
+            shard.notify.notify_one();
+        }
+        tracing::info!(checks, "Configuration reloaded");
+        Ok(ReloadSummary {
+            summary: model.summary(),
+            checks,
+        })
+    }
+
+    /// Stops every shard and flushes the event log.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        for s in &mut self.shards {
+            s.stop();
+        }
+        self.shards.clear();
+        self.events_tx = None;
+        if let Some(sink) = self.sink.take() {
+            if sink.join().is_err() {
+                tracing::error!("The event sink thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Shared handle to the engine for the API.
+pub type SharedEngine = Arc<Engine>;

@@ -1,0 +1,409 @@
+//! A shard's check table and timer wheel: everything a shard knows, with no
+//! I/O and no clock of its own (time is passed in), so it is tested in
+//! virtual time.
+//!
+//! Ground rules: the shard thread owns the [`ShardCore`] behind a
+//! `RwLock` that it takes once per loop turn for a whole batch of due
+//! checks and completed results; the API takes the read lock to list
+//! states, and the write lock only for rare operator actions (passive
+//! result, check now, reload). Checks are addressed by dense `u32` ids;
+//! a slot freed by a reload bumps its generation so a late result of the
+//! removed check is dropped, never applied to its successor.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::plan::{stable_hash, CheckDef, CheckKey, ShardPlan};
+use super::stats::Stats;
+use super::wheel::{TimerKey, Wheel};
+use crate::check::CheckResult;
+use crate::events::Event;
+use crate::probes::Probe;
+use crate::state::{self, CheckState};
+
+/// The last result applied to a check.
+#[derive(Debug, Clone)]
+pub struct LastResult {
+    /// The result.
+    pub result: CheckResult,
+    /// Engine time it was applied, ms.
+    pub at_ms: u64,
+    /// Dispatch lateness (due to probe start), µs.
+    pub latency_us: u64,
+    /// Probe run time, µs.
+    pub execution_us: u64,
+    /// Which probe produced it (`passive` for passive results).
+    pub probe: &'static str,
+}
+
+/// One check in the table.
+#[derive(Debug)]
+pub struct Slot {
+    /// The compiled check.
+    pub def: CheckDef,
+    /// Its state.
+    pub state: CheckState,
+    /// Its last result.
+    pub last: Option<LastResult>,
+    /// When it is next due (engine ms), if scheduled.
+    pub next_due_ms: Option<u64>,
+    timer: Option<TimerKey>,
+    generation: u32,
+    running: bool,
+    live: bool,
+    epoch: u64,
+}
+
+/// A check the shard driver must run: the probe had no immediate result.
+#[derive(Debug)]
+pub struct Dispatch {
+    /// Check id.
+    pub id: u32,
+    /// Generation of the slot when dispatched.
+    pub generation: u32,
+    /// What to run.
+    pub probe: Arc<Probe>,
+    /// When it was due (engine ms).
+    pub due_ms: u64,
+}
+
+/// A finished probe run coming back to the shard.
+#[derive(Debug)]
+pub struct Completion {
+    /// Check id.
+    pub id: u32,
+    /// Generation from the [`Dispatch`].
+    pub generation: u32,
+    /// When it was due (engine ms).
+    pub due_ms: u64,
+    /// When the probe started (engine µs).
+    pub started_us: u64,
+    /// When it finished (engine µs).
+    pub finished_us: u64,
+    /// What it found.
+    pub result: CheckResult,
+}
+
+/// Why an operator action on a check did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// No such host/service in this shard.
+    #[error("no such check: {0}")]
+    UnknownCheck(String),
+}
+
+/// The table, the wheel, the statistics.
+pub struct ShardCore {
+    wheel: Wheel<u32>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    index: HashMap<CheckKey, u32>,
+    expired: Vec<(u64, u32)>,
+    events: Vec<Event>,
+    epoch: u64,
+    /// Lateness and throughput figures.
+    pub stats: Stats,
+}
+
+fn describe(key: &CheckKey) -> String {
+    match &key.service {
+        Some(s) => format!("{}/{}", key.host, s),
+        None => key.host.to_string(),
+    }
+}
+
+impl ShardCore {
+    /// An empty shard at engine time `now_ms`.
+    pub fn new(now_ms: u64) -> ShardCore {
+        ShardCore {
+            wheel: Wheel::new(now_ms),
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
+            expired: Vec::new(),
+            events: Vec::new(),
+            epoch: 0,
+            stats: Stats::new(now_ms),
+        }
+    }
+
+    /// Installs a plan: at start, and on every reload. Checks whose key is
+    /// unchanged keep their state, last result and place in the schedule
+    /// (unless their intervals changed); new checks are spread over their
+    /// interval by a splay derived from their key; removed checks go.
+    pub fn load(&mut self, plan: ShardPlan, now_ms: u64) {
+        self.epoch += 1;
+        let epoch = self.epoch;
+        self.slots
+            .reserve(plan.checks.len().saturating_sub(self.slots.len()));
+        for def in plan.checks {
+            match self.index.get(&def.key).copied() {
+                Some(id) => {
+                    let slot = &mut self.slots[id as usize];
+                    let reschedule = slot.def.schedule != def.schedule
+                        || slot.def.probe.is_some() != def.probe.is_some();
+                    slot.def = def;
+                    slot.epoch = epoch;
+                    if reschedule {
+                        if let Some(t) = slot.timer.take() {
+                            self.wheel.cancel(t);
+                        }
+                        slot.next_due_ms = None;
+                        self.schedule_first(id, now_ms);
+                    }
+                }
+                None => {
+                    let slot = Slot {
+                        def,
+                        state: CheckState::default(),
+                        last: None,
+                        next_due_ms: None,
+                        timer: None,
+                        generation: 0,
+                        running: false,
+                        live: true,
+                        epoch,
+                    };
+                    let key = slot.def.key.clone();
+                    let id = match self.free.pop() {
+                        Some(id) => {
+                            let generation = self.slots[id as usize].generation;
+                            self.slots[id as usize] = Slot { generation, ..slot };
+                            id
+                        }
+                        None => {
+                            self.slots.push(slot);
+                            u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+                        }
+                    };
+                    self.index.insert(key, id);
+                    self.schedule_first(id, now_ms);
+                }
+            }
+        }
+        for id in 0..self.slots.len() {
+            let slot = &mut self.slots[id];
+            if slot.live && slot.epoch != epoch {
+                if let Some(t) = slot.timer.take() {
+                    self.wheel.cancel(t);
+                }
+                slot.live = false;
+                slot.running = false;
+                slot.generation = slot.generation.wrapping_add(1);
+                slot.last = None;
+                self.index.remove(&slot.def.key);
+                self.free.push(u32::try_from(id).unwrap_or(u32::MAX));
+            }
+        }
+    }
+
+    /// First placement of an active check: a deterministic point within its
+    /// interval, so start-up and reload are no check storm.
+    fn schedule_first(&mut self, id: u32, now_ms: u64) {
+        let slot = &self.slots[id as usize];
+        if !slot.def.schedule.active || slot.def.probe.is_none() || slot.running {
+            return;
+        }
+        let interval = u64::try_from(slot.def.schedule.check_interval.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let splay = stable_hash(&slot.def.key) % interval;
+        self.arm(id, now_ms + splay);
+    }
+
+    fn arm(&mut self, id: u32, due_ms: u64) {
+        let key = self.wheel.insert(due_ms, id);
+        let slot = &mut self.slots[id as usize];
+        slot.timer = Some(key);
+        slot.next_due_ms = Some(due_ms);
+    }
+
+    /// The earliest time the shard must wake (may be early; never late).
+    pub fn next_wake(&self) -> Option<u64> {
+        self.wheel.next_expiration()
+    }
+
+    /// Advances to `now_us`: checks with an immediate result (e.g. `dummy`)
+    /// are applied here; the others are appended to `out` for the driver to
+    /// run.
+    pub fn due(&mut self, now_us: u64, out: &mut Vec<Dispatch>) {
+        let now_ms = now_us / 1000;
+        let mut expired = std::mem::take(&mut self.expired);
+        self.wheel.advance(now_ms, &mut expired);
+        for &(due_ms, id) in &expired {
+            let Some(slot) = self.slots.get_mut(id as usize) else {
+                continue;
+            };
+            slot.timer = None;
+            if !slot.live {
+                continue;
+            }
+            let Some(probe) = slot.def.probe.clone() else {
+                continue;
+            };
+            let lateness = now_us.saturating_sub(due_ms * 1000);
+            self.stats.dispatched(now_ms, lateness);
+            match probe.immediate() {
+                Some(result) => {
+                    self.apply(id, result, probe.name(), now_ms, lateness, 0);
+                    self.reschedule(id, due_ms, now_ms);
+                }
+                None => {
+                    slot.running = true;
+                    slot.next_due_ms = None;
+                    out.push(Dispatch {
+                        id,
+                        generation: slot.generation,
+                        probe,
+                        due_ms,
+                    });
+                }
+            }
+        }
+        expired.clear();
+        self.expired = expired;
+    }
+
+    /// Applies a finished probe run and schedules the next one.
+    pub fn complete(&mut self, c: Completion) {
+        let Some(slot) = self.slots.get_mut(c.id as usize) else {
+            return;
+        };
+        if !slot.live || slot.generation != c.generation {
+            return;
+        }
+        slot.running = false;
+        let probe = slot.def.probe.as_ref().map_or("exec", |p| p.name());
+        let now_ms = c.finished_us / 1000;
+        let lateness = c.started_us.saturating_sub(c.due_ms * 1000);
+        let execution = c.finished_us.saturating_sub(c.started_us);
+        self.apply(c.id, c.result, probe, now_ms, lateness, execution);
+        self.reschedule(c.id, c.due_ms, now_ms);
+    }
+
+    /// Next run after a result: `retry_interval` while SOFT non-OK,
+    /// `check_interval` otherwise, counted from when the check was due so
+    /// the schedule keeps its phase and does not drift.
+    fn reschedule(&mut self, id: u32, due_ms: u64, now_ms: u64) {
+        let slot = &self.slots[id as usize];
+        if !slot.def.schedule.active || slot.def.probe.is_none() || slot.timer.is_some() {
+            return;
+        }
+        let interval = if slot.state.in_retry() {
+            slot.def.schedule.retry_interval
+        } else {
+            slot.def.schedule.check_interval
+        };
+        let interval = u64::try_from(interval.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let next = due_ms.saturating_add(interval).max(now_ms);
+        self.arm(id, next);
+    }
+
+    fn apply(
+        &mut self,
+        id: u32,
+        result: CheckResult,
+        probe: &'static str,
+        now_ms: u64,
+        latency_us: u64,
+        execution_us: u64,
+    ) {
+        let slot = &mut self.slots[id as usize];
+        let (next, transition) = state::apply(&slot.state, result.status, &slot.def.policy);
+        slot.state = next;
+        self.stats.completed(now_ms, probe, result.status);
+        if let Some(transition) = transition {
+            self.events.push(Event {
+                at_ms: now_ms,
+                host: Arc::clone(&slot.def.key.host),
+                service: slot.def.key.service.clone(),
+                transition,
+                output: Arc::clone(&result.output),
+            });
+        }
+        slot.last = Some(LastResult {
+            result,
+            at_ms: now_ms,
+            latency_us,
+            execution_us,
+            probe,
+        });
+    }
+
+    /// Applies a passive result to a check (active or passive-only). The
+    /// schedule of an active check is left as it is, as Nagios does.
+    pub fn passive(
+        &mut self,
+        key: &CheckKey,
+        result: CheckResult,
+        now_ms: u64,
+    ) -> Result<(), ActionError> {
+        let id = *self
+            .index
+            .get(key)
+            .ok_or_else(|| ActionError::UnknownCheck(describe(key)))?;
+        self.apply(id, result, "passive", now_ms, 0, 0);
+        Ok(())
+    }
+
+    /// Moves an active check's next run to now.
+    pub fn check_now(&mut self, key: &CheckKey, now_ms: u64) -> Result<(), ActionError> {
+        let id = *self
+            .index
+            .get(key)
+            .ok_or_else(|| ActionError::UnknownCheck(describe(key)))?;
+        let slot = &mut self.slots[id as usize];
+        if slot.running || slot.def.probe.is_none() || !slot.def.schedule.active {
+            return Ok(());
+        }
+        if let Some(t) = slot.timer.take() {
+            self.wheel.cancel(t);
+        }
+        self.arm(id, now_ms);
+        Ok(())
+    }
+
+    /// Takes the state changes produced since the last call.
+    pub fn take_events(&mut self, into: &mut Vec<Event>) {
+        into.append(&mut self.events);
+    }
+
+    /// The live checks.
+    pub fn slots(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter(|s| s.live)
+    }
+
+    /// Slots allocated, live or not: ids run from 0 to this.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The live slot with id `id`.
+    pub fn slot(&self, id: usize) -> Option<&Slot> {
+        self.slots.get(id).filter(|s| s.live)
+    }
+
+    /// One check by key.
+    pub fn get(&self, key: &CheckKey) -> Option<&Slot> {
+        self.index
+            .get(key)
+            .and_then(|&id| self.slots.get(id as usize))
+    }
+
+    /// Number of live checks.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when the shard has no checks.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Checks waiting in the wheel.
+    pub fn pending(&self) -> usize {
+        self.wheel.len()
+    }
+}
