@@ -407,3 +407,224 @@ impl ShardCore {
         self.wheel.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::check::Status;
+    use crate::model::{CheckSpec, Schedule, Settings};
+    use crate::probes;
+    use crate::state::{Policy, StateType};
+
+    fn def(host: &str, service: &str, line: &str, interval_s: u64, retry_s: u64) -> CheckDef {
+        let spec = CheckSpec {
+            command: "test".into(),
+            line: line.into(),
+            timeout: None,
+        };
+        CheckDef {
+            key: CheckKey {
+                host: host.into(),
+                service: Some(service.into()),
+            },
+            address: "127.0.0.1".into(),
+            probe: Some(probes::build(&spec, &Settings::default())),
+            spec: Some(spec),
+            schedule: Schedule {
+                check_interval: Duration::from_secs(interval_s),
+                retry_interval: Duration::from_secs(retry_s),
+                max_check_attempts: 3,
+                active: true,
+            },
+            policy: Policy {
+                max_attempts: 3,
+                is_host: false,
+            },
+        }
+    }
+
+    fn plan(defs: Vec<CheckDef>) -> ShardPlan {
+        ShardPlan { checks: defs }
+    }
+
+    /// Runs the core in virtual time, 1 ms steps, recording when each
+    /// dummy check ran (`at_ms` of its last result changing).
+    fn run_until(
+        core: &mut ShardCore,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Vec<(u64, Status, StateType, u32)> {
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for now in from_ms..=to_ms {
+            core.due(now * 1000, &mut out);
+            assert!(out.is_empty(), "dummy checks never leave the shard");
+            for slot in core.slots() {
+                if let Some(l) = &slot.last {
+                    if l.at_ms == now {
+                        seen.push((
+                            now,
+                            slot.state.status,
+                            slot.state.state_type,
+                            slot.state.attempt,
+                        ));
+                    }
+                }
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn soft_to_hard_at_the_retry_interval() {
+        let mut core = ShardCore::new(0);
+        core.load(plan(vec![def("h", "s", "check_dummy 2 down", 60, 10)]), 0);
+        let first = core
+            .slots()
+            .next()
+            .and_then(|s| s.next_due_ms)
+            .expect("scheduled");
+        assert!(first < 60_000, "splayed within one interval, got {first}");
+        let runs = run_until(&mut core, 0, first + 100_000);
+        let want = vec![
+            (first, Status::Critical, StateType::Soft, 1),
+            (first + 10_000, Status::Critical, StateType::Soft, 2),
+            (first + 20_000, Status::Critical, StateType::Hard, 3),
+            (first + 80_000, Status::Critical, StateType::Hard, 3),
+        ];
+        assert_eq!(runs, want);
+        let mut events = Vec::new();
+        core.take_events(&mut events);
+        assert_eq!(events.len(), 2, "SOFT then HARD: {events:?}");
+    }
+
+    #[test]
+    fn splay_spreads_checks_and_is_stable() {
+        let defs = |n| {
+            (0..n)
+                .map(|i| def(&format!("h{i}"), "s", "check_dummy 0", 60, 60))
+                .collect()
+        };
+        let mut a = ShardCore::new(0);
+        a.load(plan(defs(1000)), 0);
+        let mut b = ShardCore::new(0);
+        b.load(plan(defs(1000)), 0);
+        let due = |c: &ShardCore| c.slots().filter_map(|s| s.next_due_ms).collect::<Vec<_>>();
+        assert_eq!(due(&a), due(&b), "same keys, same placement");
+        // 1000 checks over 60 s: no 1-second bucket should hold more than ~4x the mean.
+        let mut buckets = [0u32; 60];
+        for d in due(&a) {
+            buckets[(d / 1000) as usize] += 1;
+        }
+        let max = buckets.iter().max().copied().unwrap_or(0);
+        assert!(
+            max < 67,
+            "storm: {max} checks in one second, buckets {buckets:?}"
+        );
+    }
+
+    #[test]
+    fn reload_keeps_state_and_schedule_of_unchanged_checks() {
+        let mut core = ShardCore::new(0);
+        core.load(
+            plan(vec![
+                def("h", "a", "check_dummy 2", 60, 10),
+                def("h", "b", "check_dummy 0", 60, 10),
+            ]),
+            0,
+        );
+        let due_a = core
+            .get(&def("h", "a", "", 1, 1).key)
+            .and_then(|s| s.next_due_ms)
+            .expect("a");
+        run_until(&mut core, 0, due_a);
+        let before = core
+            .get(&def("h", "a", "", 1, 1).key)
+            .map(|s| (s.state, s.next_due_ms))
+            .expect("a");
+        assert_eq!(before.0.status, Status::Critical);
+        // Reload: a unchanged, b removed, c new.
+        core.load(
+            plan(vec![
+                def("h", "a", "check_dummy 2", 60, 10),
+                def("h", "c", "check_dummy 0", 60, 10),
+            ]),
+            due_a,
+        );
+        let after = core
+            .get(&def("h", "a", "", 1, 1).key)
+            .map(|s| (s.state, s.next_due_ms))
+            .expect("a");
+        assert_eq!(before, after, "state and next run kept");
+        assert!(
+            core.get(&def("h", "b", "", 1, 1).key).is_none(),
+            "b removed"
+        );
+        assert!(core.get(&def("h", "c", "", 1, 1).key).is_some(), "c added");
+        assert_eq!(core.len(), 2);
+        assert_eq!(
+            core.pending(),
+            2,
+            "no timer of the removed check left behind"
+        );
+    }
+
+    #[test]
+    fn a_late_result_of_a_removed_check_is_dropped() {
+        let mut core = ShardCore::new(0);
+        // An exec check (not immediate) so it is dispatched.
+        core.load(plan(vec![def("h", "x", "/nonexistent/plugin", 1, 1)]), 0);
+        let mut out = Vec::new();
+        for now in 0..=1000 {
+            core.due(now * 1000, &mut out);
+        }
+        let d = out.pop().expect("dispatched");
+        core.load(plan(vec![]), 1000);
+        core.load(plan(vec![def("h", "y", "/nonexistent/plugin", 1, 1)]), 1000);
+        core.complete(Completion {
+            id: d.id,
+            generation: d.generation,
+            due_ms: d.due_ms,
+            started_us: 1_000_000,
+            finished_us: 1_000_500,
+            result: CheckResult::new(Status::Critical, "stale"),
+        });
+        let y = core.slots().next().expect("y");
+        assert!(
+            y.last.is_none(),
+            "stale result applied to the slot's successor"
+        );
+    }
+
+    #[test]
+    fn passive_results_apply_and_unknown_checks_are_refused() {
+        let mut core = ShardCore::new(0);
+        core.load(plan(vec![def("h", "p", "check_dummy 0", 60, 10)]), 0);
+        let key = def("h", "p", "", 1, 1).key;
+        core.passive(&key, CheckResult::new(Status::Warning, "hm"), 5)
+            .expect("applied");
+        let slot = core.get(&key).expect("p");
+        assert_eq!(
+            (slot.state.status, slot.state.state_type),
+            (Status::Warning, StateType::Soft)
+        );
+        assert_eq!(slot.last.as_ref().map(|l| l.probe), Some("passive"));
+        let missing = def("h", "nope", "", 1, 1).key;
+        assert_eq!(
+            core.passive(&missing, CheckResult::new(Status::Ok, ""), 5),
+            Err(ActionError::UnknownCheck("h/nope".into()))
+        );
+    }
+
+    #[test]
+    fn check_now_runs_at_once() {
+        let mut core = ShardCore::new(0);
+        core.load(plan(vec![def("h", "s", "check_dummy 1", 3600, 60)]), 0);
+        let key = def("h", "s", "", 1, 1).key;
+        core.check_now(&key, 10).expect("known");
+        let runs = run_until(&mut core, 0, 10);
+        assert_eq!(runs, vec![(10, Status::Warning, StateType::Soft, 1)]);
+    }
+}

@@ -1,0 +1,167 @@
+//! Config loading through the library and `vedette check-config`.
+
+use std::time::Duration;
+
+use vedette::config;
+
+use crate::support::{configs_dir, fixture, vedette, TempDir};
+
+#[test]
+fn every_shipped_config_loads() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(configs_dir()).expect("configs/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml")
+            && path.file_name() != Some("agent.toml".as_ref())
+        {
+            config::load(&path)
+                .unwrap_or_else(|e| panic!("{} does not load:\n{e}", path.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "no shipped config found");
+}
+
+#[test]
+fn broken_configs_fail_with_file_line_and_reason() {
+    let table = [
+        ("unknown_key.toml", 3, "unknown field `adress`"),
+        (
+            "bad_duration.toml",
+            4,
+            "check_interval: bad duration '5x': unknown unit 'x'",
+        ),
+        (
+            "unknown_template.toml",
+            1,
+            "unknown template 'no-such-template'",
+        ),
+        (
+            "unknown_host.toml",
+            4,
+            "service 'ping' references unknown host 'ghost'",
+        ),
+        ("template_cycle.toml", 1, "template cycle: a -> b -> a"),
+        (
+            "unknown_command.toml",
+            3,
+            "service 'ping': unknown command 'check_nothing'",
+        ),
+        ("syntax.toml", 2, "invalid basic string"),
+    ];
+    for (file, line, msg) in table {
+        let path = fixture(&format!("toml/broken/{file}"));
+        let errors = config::load(&path).expect_err(file);
+        let want_prefix = format!("{}:{line}: ", path.display());
+        assert!(
+            errors.0.iter().any(|e| {
+                let s = e.to_string();
+                s.starts_with(&want_prefix) && s.contains(msg)
+            }),
+            "{file}: want `{want_prefix}…{msg}…`, got:\n{errors}"
+        );
+    }
+}
+
+#[test]
+fn check_config_lists_every_error_and_exits_1() {
+    let path = fixture("toml/broken/many.toml");
+    let out = vedette(&["check-config", "--config", path.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        ":1: check_interval: bad duration 'soon'",
+        ":4: max_check_attempts must be at least 1",
+        ":7: service 'x' references unknown host 'c'",
+        "config has 3 errors",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+}
+
+#[test]
+fn check_config_summary_and_missing_file() {
+    let q = configs_dir().join("quickstart.toml");
+    let out = vedette(&["check-config", "--config", q.to_str().expect("utf-8")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("config OK: 1 hosts, 6 services, 4 commands"),
+        "{stdout}"
+    );
+
+    let out = vedette(&["check-config", "--config", "/nonexistent/vedette.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("/nonexistent/vedette.toml: config not found"));
+}
+
+#[test]
+fn templates_groups_includes_and_macros_resolve() {
+    let m = config::load(&fixture("toml/good/main.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.hosts.len(), 2);
+    let w1 = m.hosts.iter().find(|h| h.name == "w1").expect("w1");
+    assert_eq!(
+        w1.schedule.check_interval,
+        Duration::from_secs(10),
+        "first template wins"
+    );
+    assert_eq!(
+        w1.schedule.max_check_attempts, 5,
+        "second template fills the rest"
+    );
+    let w2 = m.hosts.iter().find(|h| h.name == "w2").expect("w2");
+    assert_eq!(
+        w2.schedule.check_interval,
+        Duration::from_secs(3600),
+        "own value overrides"
+    );
+    assert!(
+        !w2.schedule.active,
+        "a host without a check is not scheduled"
+    );
+
+    // `http` attaches to both members of `web`: w1 by the group's members, w2 by its groups.
+    let http: Vec<_> = m.services.iter().filter(|s| s.name == "http").collect();
+    assert_eq!(http.len(), 2);
+    let on_w1 = http
+        .iter()
+        .find(|s| m.hosts[s.host as usize].name == "w1")
+        .expect("http on w1");
+    let spec = on_w1.check.as_ref().expect("active");
+    assert_eq!(spec.line, "/plugins/check_tcp -H 10.0.0.1 -p 80 -w w1");
+    assert_eq!(on_w1.schedule.retry_interval, Duration::from_secs(15));
+    assert!(on_w1.source.file.ends_with("conf.d/services.toml"));
+    assert_eq!(on_w1.source.line, 1);
+
+    let passive = m
+        .services
+        .iter()
+        .find(|s| s.name == "passive")
+        .expect("passive");
+    assert!(passive.check.is_none() && !passive.schedule.active);
+}
+
+#[test]
+fn a_large_generated_config_loads_with_the_right_counts() {
+    let dir = TempDir::new("large");
+    let mut text =
+        String::from("[commands.d]\nline = \"check_dummy 0 ok\"\n[hostgroups.all]\nmembers = []\n");
+    for h in 0..2000 {
+        text.push_str(&format!("[hosts.h{h}]\ngroups = [\"all\"]\n"));
+    }
+    for s in 0..30 {
+        text.push_str(&format!(
+            "[[services]]\nhostgroups = [\"all\"]\nname = \"s{s}\"\ncheck = \"d\"\n"
+        ));
+    }
+    let path = dir.path().join("large.toml");
+    std::fs::write(&path, text).expect("write");
+    let m = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((m.hosts.len(), m.services.len()), (2000, 60_000));
+}

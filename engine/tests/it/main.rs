@@ -1,0 +1,5 @@
+//! Vedette's integration tests: one binary, one module per area, real
+//! peers started by `support`.
+
+mod config;
+mod support;
