@@ -5,6 +5,7 @@
 //! nothing here holds a lock across an await.
 
 mod actions;
+pub mod client;
 mod error;
 mod metrics;
 mod objects;

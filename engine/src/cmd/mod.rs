@@ -1,7 +1,6 @@
 //! Subcommands of `vedette`.
 
 mod check_config;
-mod http;
 mod run;
 mod status;
 

@@ -6,18 +6,24 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::Value;
 
-use super::http;
+use vedette::api::client;
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
 }
 
+fn get(api: SocketAddr, path: &str) -> anyhow::Result<Vec<Value>> {
+    let answer = client::request(api, "GET", path, None)?;
+    if answer.status != 200 {
+        anyhow::bail!("API answered {} on {path}: {}", answer.status, answer.body);
+    }
+    serde_json::from_str(&answer.body).with_context(|| format!("bad JSON from {path}"))
+}
+
 /// Prints hosts then services; with `problems`, only what is not UP/OK.
 pub fn status(api: SocketAddr, problems: bool) -> anyhow::Result<ExitCode> {
-    let hosts: Vec<Value> =
-        serde_json::from_str(&http::get(api, "/v1/hosts")?).context("bad JSON from /v1/hosts")?;
-    let services: Vec<Value> = serde_json::from_str(&http::get(api, "/v1/services")?)
-        .context("bad JSON from /v1/services")?;
+    let hosts = get(api, "/v1/hosts")?;
+    let services = get(api, "/v1/services")?;
     let mut rows: Vec<[String; 5]> = Vec::new();
     for h in hosts.iter().filter(|h| !problems || s(h, "state") != "UP") {
         rows.push([

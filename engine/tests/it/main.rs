@@ -2,4 +2,5 @@
 //! peers started by `support`.
 
 mod config;
+mod daemon;
 mod support;

@@ -58,3 +58,117 @@ fn unique() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+/// A `vedette run` child process with its API address; SIGKILLed on drop
+/// if still running.
+pub struct Daemon {
+    child: std::process::Child,
+    /// The API address.
+    pub api: std::net::SocketAddr,
+    /// Captured stderr goes here.
+    pub log: PathBuf,
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Daemon {
+    /// Starts `vedette run` on `config` with its API on `port` and waits
+    /// until the API answers.
+    pub fn start_on(config: &Path, state_dir: &Path, port: u16) -> Daemon {
+        let api: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let log = state_dir.join("daemon.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_vedette"))
+            .args(["run", "--config"])
+            .arg(config)
+            .arg("--api")
+            .arg(api.to_string())
+            .arg("--state-dir")
+            .arg(state_dir)
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn vedette run");
+        let mut d = Daemon { child, api, log };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while vedette::api::client::request(api, "GET", "/v1/status", None).is_err() {
+            if let Ok(Some(status)) = d.child.try_wait() {
+                panic!("vedette run exited with {status}:\n{}", d.log_text());
+            }
+            assert!(std::time::Instant::now() < deadline, "API never came up:\n{}", d.log_text());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        d
+    }
+
+    /// The daemon's stderr so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET, expecting 200 and JSON.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let a = vedette::api::client::request(self.api, "GET", path, None).expect("GET");
+        assert_eq!(a.status, 200, "GET {path}: {}", a.body);
+        serde_json::from_str(&a.body).expect("JSON")
+    }
+
+    /// POST a JSON body; returns status and parsed body.
+    pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let a = vedette::api::client::request(self.api, "POST", path, Some(body)).expect("POST");
+        (a.status, serde_json::from_str(&a.body).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, sig: i32) {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY: plain kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "kill({pid}, {sig})");
+    }
+
+    /// SIGTERM, then the exit status (within 10 s).
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.signal(libc::SIGTERM);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            assert!(std::time::Instant::now() < deadline, "did not stop on SIGTERM:\n{}", self.log_text());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, or panics after `secs`.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Fails with the package to install when a monitoring plugin is missing.
+pub fn plugin(name: &str) -> PathBuf {
+    let p = PathBuf::from("/usr/lib/nagios/plugins").join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: install Debian's monitoring-plugins-basic (apt-get install monitoring-plugins-basic)",
+        p.display()
+    );
+    p
+}
