@@ -20,6 +20,7 @@ use crate::probes::ProbeContext;
 use crate::scheduler::core::ShardCore;
 use crate::scheduler::plan::{self, shard_of};
 use crate::scheduler::shard::{self, ShardHandle};
+use crate::scheduler::stats::empty_histogram;
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +137,48 @@ impl Engine {
         }
     }
 
+    /// Engine-wide figures from every shard (write-locks each shard
+    /// briefly to roll its statistics windows).
+    pub fn figures(&self) -> Figures {
+        let now_ms = self.clock.now_us() / 1000;
+        let mut f = Figures {
+            checks: 0,
+            checks_per_second: 0.0,
+            lateness: empty_histogram(),
+            services: [0; 4],
+            hosts: [0; 2],
+            pending: 0,
+            executed: Vec::new(),
+        };
+        for shard in &self.shards {
+            let mut core = shard.core.write();
+            let (n, span) = core.stats.last_minute(now_ms, &mut f.lateness);
+            f.checks_per_second += n as f64 / span;
+            for (probe, counts) in &core.stats.executed {
+                match f.executed.iter_mut().find(|(p, _)| p == probe) {
+                    Some((_, c)) => c.iter_mut().zip(counts).for_each(|(a, b)| *a += b),
+                    None => f.executed.push((probe, *counts)),
+                }
+            }
+            drop(core);
+            let core = shard.core.read();
+            f.checks += core.len();
+            for slot in core.slots() {
+                if !slot.state.checked {
+                    f.pending += 1;
+                }
+                if slot.def.key.service.is_some() {
+                    f.services[slot.state.status as usize] += 1;
+                } else if slot.state.status == crate::check::Status::Ok {
+                    f.hosts[0] += 1;
+                } else {
+                    f.hosts[1] += 1;
+                }
+            }
+        }
+        f
+    }
+
     /// Checks configured across all shards.
     pub fn checks(&self) -> usize {
         self.shards.iter().map(|s| s.core.read().len()).sum()
@@ -195,6 +238,24 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Engine-wide figures gathered from every shard.
+pub struct Figures {
+    /// Checks configured.
+    pub checks: usize,
+    /// Results applied per second over the last minute.
+    pub checks_per_second: f64,
+    /// Dispatch lateness over the last minute, µs.
+    pub lateness: hdrhistogram::Histogram<u64>,
+    /// Services by state OK, WARNING, CRITICAL, UNKNOWN.
+    pub services: [u64; 4],
+    /// Hosts UP, DOWN.
+    pub hosts: [u64; 2],
+    /// Checks with no result yet.
+    pub pending: u64,
+    /// Cumulative results by probe and state.
+    pub executed: Vec<(&'static str, [u64; 4])>,
 }
 
 /// Shared handle to the engine for the API.

@@ -40,10 +40,16 @@ pub struct Answer {
 }
 
 /// Sends one request (`method` `path`, optional JSON body).
-pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Result<Answer, ClientError> {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<Answer, ClientError> {
     let timeout = Duration::from_secs(30);
     let io = |source| ClientError::Io { addr, source };
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|source| ClientError::Connect { addr, source })?;
+    let mut s = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|source| ClientError::Connect { addr, source })?;
     s.set_read_timeout(Some(timeout)).map_err(io)?;
     let body = body.unwrap_or("");
     write!(
@@ -55,23 +61,33 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(io)?;
     let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or(ClientError::Malformed(addr))?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or(ClientError::Malformed(addr))?;
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or(ClientError::Malformed(addr))?;
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
     Ok(Answer {
         status,
-        body: if chunked { dechunk(body) } else { body.to_string() },
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        },
     })
 }
 
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -89,6 +105,10 @@ mod tests {
     fn dechunks_chunked_bodies() {
         assert_eq!(dechunk("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), "abcde");
         assert_eq!(dechunk("zz\r\n"), "", "garbage size stops, no panic");
-        assert_eq!(dechunk("ff\r\nshort"), "", "truncated chunk stops, no panic");
+        assert_eq!(
+            dechunk("ff\r\nshort"),
+            "",
+            "truncated chunk stops, no panic"
+        );
     }
 }

@@ -6,13 +6,12 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use super::status::figures;
 use super::AppState;
 use crate::check::Status;
 
 /// `GET /metrics`.
 pub async fn metrics(State(engine): State<AppState>) -> impl IntoResponse {
-    let f = figures(&engine);
+    let f = engine.figures();
     let mut out = String::with_capacity(2048);
     let statuses = [
         Status::Ok,

@@ -70,7 +70,11 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
         "#!/bin/sh\necho \"DISK WARNING - $1% used|used=$1%;70;90\"\necho second line\nexit 1\n",
     )
     .expect("script");
-    std::process::Command::new("chmod").arg("+x").arg(&script).status().expect("chmod");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .expect("chmod");
     let closed = free_port();
     let cfg = dir.path().join("vedette.toml");
     // The "open port" is the daemon's own API port.
@@ -85,7 +89,12 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
     });
     assert_eq!(api["state"], "OK", "{api}");
     assert_eq!(api["probe"], "tcp", "check_tcp runs natively: {api}");
-    assert!(api["output"].as_str().is_some_and(|o| o.starts_with("TCP OK - ")), "{api}");
+    assert!(
+        api["output"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("TCP OK - ")),
+        "{api}"
+    );
 
     // Closed port: SOFT 1, SOFT 2, HARD 3, retries 1 s apart.
     let mut seen: Vec<(u64, String, f64)> = Vec::new();
@@ -95,16 +104,35 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
             let attempt = s["attempt"].as_u64().unwrap_or(0);
             let t = s["last_check"].as_f64().unwrap_or(0.0);
             if seen.last().map(|l| l.2) != Some(t) {
-                seen.push((attempt, format!("{} {}", s["state"].as_str().unwrap_or(""), s["state_type"].as_str().unwrap_or("")), t));
+                seen.push((
+                    attempt,
+                    format!(
+                        "{} {}",
+                        s["state"].as_str().unwrap_or(""),
+                        s["state_type"].as_str().unwrap_or("")
+                    ),
+                    t,
+                ));
             }
         }
         (s["state_type"] == "HARD").then_some(())
     });
     let kinds: Vec<_> = seen.iter().map(|(a, k, _)| (*a, k.as_str())).collect();
-    assert_eq!(kinds, vec![(1, "CRITICAL SOFT"), (2, "CRITICAL SOFT"), (3, "CRITICAL HARD")], "{seen:?}");
+    assert_eq!(
+        kinds,
+        vec![
+            (1, "CRITICAL SOFT"),
+            (2, "CRITICAL SOFT"),
+            (3, "CRITICAL HARD")
+        ],
+        "{seen:?}"
+    );
     for w in seen.windows(2) {
         let gap = w[1].2 - w[0].2;
-        assert!((0.9..1.5).contains(&gap), "retry gap {gap:.3}s, want 1s: {seen:?}");
+        assert!(
+            (0.9..1.5).contains(&gap),
+            "retry gap {gap:.3}s, want 1s: {seen:?}"
+        );
     }
 
     // Forked plugin: WARNING with perfdata and long output.
@@ -112,7 +140,11 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
         let s = service(&d, "plugin");
         (s["checked"] == true).then_some(s)
     });
-    assert_eq!((p["state"].as_str(), p["probe"].as_str()), (Some("WARNING"), Some("exec")), "{p}");
+    assert_eq!(
+        (p["state"].as_str(), p["probe"].as_str()),
+        (Some("WARNING"), Some("exec")),
+        "{p}"
+    );
     assert_eq!(p["output"], "DISK WARNING - 80% used");
     assert_eq!(p["perfdata"], "used=80%;70;90");
     assert_eq!(p["long_output"], "second line");
@@ -124,19 +156,32 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
     );
     assert_eq!(code, 200, "{body}");
     let s = service(&d, "passive");
-    assert_eq!((s["state"].as_str(), s["probe"].as_str()), (Some("CRITICAL"), Some("passive")), "{s}");
+    assert_eq!(
+        (s["state"].as_str(), s["probe"].as_str()),
+        (Some("CRITICAL"), Some("passive")),
+        "{s}"
+    );
     assert_eq!(s["perfdata"], "age=9d");
 
     // Bad passive results are refused with a reason.
     for (bad, want) in [
-        (r#"{"host":"local","service":"passive","exit_status":9}"#, "exit_status 9"),
+        (
+            r#"{"host":"local","service":"passive","exit_status":9}"#,
+            "exit_status 9",
+        ),
         (r#"{"host":"nope","exit_status":0}"#, "no such check: nope"),
-        (r#"{"host":"local","exit_status":0,"colour":"red"}"#, "unknown field `colour`"),
+        (
+            r#"{"host":"local","exit_status":0,"colour":"red"}"#,
+            "unknown field `colour`",
+        ),
         ("not json", "invalid JSON"),
     ] {
         let (code, body) = d.post("/v1/results", bad);
         assert!((400..500).contains(&code), "{bad} -> {code}");
-        assert!(body["error"].as_str().is_some_and(|e| e.contains(want)), "{bad} -> {body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains(want)),
+            "{bad} -> {body}"
+        );
     }
 
     // Reload with SIGHUP: a new service appears, the others keep their state.
@@ -148,25 +193,46 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
     d.signal(libc::SIGHUP);
     wait_for(10, "new service", || {
         let all = d.get("/v1/services?host=local");
-        all.as_array().is_some_and(|a| a.iter().any(|s| s["name"] == "new")).then_some(())
+        all.as_array()
+            .is_some_and(|a| a.iter().any(|s| s["name"] == "new"))
+            .then_some(())
     });
     let closed_after = service(&d, "closed");
-    assert_eq!((closed_after["state_type"].as_str(), closed_after["attempt"].as_u64()), (Some("HARD"), Some(3)), "{closed_after}");
-    assert_eq!(service(&d, "passive")["state"], "CRITICAL", "passive state kept across reload");
+    assert_eq!(
+        (
+            closed_after["state_type"].as_str(),
+            closed_after["attempt"].as_u64()
+        ),
+        (Some("HARD"), Some(3)),
+        "{closed_after}"
+    );
+    assert_eq!(
+        service(&d, "passive")["state"],
+        "CRITICAL",
+        "passive state kept across reload"
+    );
 
     // A broken config is rejected; the running one stays.
     std::fs::write(&cfg, "[hosts.local]\nbogus = 1\n").expect("config");
     let (code, body) = d.post("/v1/actions/reload", "");
     assert_eq!(code, 422, "{body}");
     let details = body["details"].to_string();
-    assert!(details.contains("vedette.toml:2") && details.contains("unknown field `bogus`"), "{body}");
+    assert!(
+        details.contains("vedette.toml:2") && details.contains("unknown field `bogus`"),
+        "{body}"
+    );
     let n = d.get("/v1/services").as_array().map_or(0, Vec::len);
     assert_eq!(n, 5, "old config still running");
 
     let status = d.stop();
     assert!(status.success(), "SIGTERM exit: {status}");
     let events = std::fs::read_to_string(dir.path().join("events.jsonl")).expect("event log");
-    assert!(events.lines().any(|l| l.contains("\"service\":\"closed\"") && l.contains("\"state_type\":\"HARD\"")), "{events}");
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("\"service\":\"closed\"") && l.contains("\"state_type\":\"HARD\"")),
+        "{events}"
+    );
 }
 
 #[test]
@@ -177,16 +243,29 @@ fn run_fails_clearly_when_the_api_port_is_taken() {
     let cfg = dir.path().join("v.toml");
     std::fs::write(&cfg, "[hosts.a]\n").expect("config");
     let out = crate::support::vedette(&[
-        "run", "--config", cfg.to_str().expect("utf-8"), "--api", &addr.to_string(),
-        "--state-dir", dir.path().to_str().expect("utf-8"),
+        "run",
+        "--config",
+        cfg.to_str().expect("utf-8"),
+        "--api",
+        &addr.to_string(),
+        "--state-dir",
+        dir.path().to_str().expect("utf-8"),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("cannot listen on {addr}")) && err.contains("in use"), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("in use"),
+        "{err}"
+    );
 
     let out = crate::support::vedette(&[
-        "run", "--config", cfg.to_str().expect("utf-8"), "--api", "0.0.0.0:7999",
-        "--state-dir", dir.path().to_str().expect("utf-8"),
+        "run",
+        "--config",
+        cfg.to_str().expect("utf-8"),
+        "--api",
+        "0.0.0.0:7999",
+        "--state-dir",
+        dir.path().to_str().expect("utf-8"),
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("non-loopback"));

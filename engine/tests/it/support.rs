@@ -97,7 +97,11 @@ impl Daemon {
             if let Ok(Some(status)) = d.child.try_wait() {
                 panic!("vedette run exited with {status}:\n{}", d.log_text());
             }
-            assert!(std::time::Instant::now() < deadline, "API never came up:\n{}", d.log_text());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "API never came up:\n{}",
+                d.log_text()
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         d
@@ -118,7 +122,10 @@ impl Daemon {
     /// POST a JSON body; returns status and parsed body.
     pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
         let a = vedette::api::client::request(self.api, "POST", path, Some(body)).expect("POST");
-        (a.status, serde_json::from_str(&a.body).unwrap_or(serde_json::Value::Null))
+        (
+            a.status,
+            serde_json::from_str(&a.body).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// Sends a signal to the daemon.
@@ -137,7 +144,11 @@ impl Daemon {
             if let Some(s) = self.child.try_wait().expect("wait") {
                 return s;
             }
-            assert!(std::time::Instant::now() < deadline, "did not stop on SIGTERM:\n{}", self.log_text());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "did not stop on SIGTERM:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
@@ -157,7 +168,10 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
         if let Some(v) = f() {
             return v;
         }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

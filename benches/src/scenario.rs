@@ -1,0 +1,161 @@
+//! Running the engine in-process on a generated config and measuring it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use vedette::engine::Engine;
+
+use crate::proc_stat::{cpu_seconds, rss_bytes};
+use crate::Load;
+
+/// What one run measured.
+pub struct Measured {
+    /// Checks configured.
+    pub checks: usize,
+    /// Config load + validation time.
+    pub load_s: f64,
+    /// Results applied per second over the measured window.
+    pub rate: f64,
+    /// Engine CPU seconds per 1,000 checks.
+    pub cpu_per_1000: f64,
+    /// Engine CPU as a share of one core.
+    pub cpu_share: f64,
+    /// Resident memory added by the engine, per check.
+    pub rss_per_check: f64,
+    /// Lateness p50, p99, p999, max (ms), last minute.
+    pub lateness_ms: [f64; 4],
+}
+
+/// A scratch directory for generated configs and the state dir.
+pub fn scratch(tag: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("vedette-bench-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Writes a config of `checks` services spread 30 per host, all running
+/// `line`, attached through one host group so the file stays small.
+pub fn write_config(dir: &Path, load: &Load, line: &str) -> anyhow::Result<PathBuf> {
+    use std::fmt::Write;
+    let per_host = 30;
+    let hosts = load.checks.div_ceil(per_host);
+    let mut t = String::with_capacity(hosts * 40 + 4096);
+    let interval = load.interval.as_secs_f64();
+    if let Some(n) = load.shards {
+        writeln!(t, "[engine]\nshards = {n}")?;
+    }
+    writeln!(t, "[commands.c]\nline = \"{line}\"")?;
+    writeln!(t, "[hostgroups.all]\n[hostgroups.rest]")?;
+    // Full hosts get every service; the last host only what is left.
+    let last = load.checks - (hosts - 1) * per_host;
+    for h in 0..hosts {
+        let g = if h + 1 == hosts && last < per_host {
+            "rest"
+        } else {
+            "all"
+        };
+        writeln!(
+            t,
+            "[hosts.h{h}]\naddress = \"127.0.0.1\"\ngroups = [\"{g}\"]"
+        )?;
+    }
+    for s in 0..per_host {
+        let groups = if s < last {
+            "[\"all\", \"rest\"]"
+        } else {
+            "[\"all\"]"
+        };
+        writeln!(
+            t,
+            "[[services]]\nhostgroups = {groups}\nname = \"s{s}\"\ncheck = \"c\"\ncheck_interval = \"{interval}s\"\nretry_interval = \"{interval}s\""
+        )?;
+    }
+    let path = dir.join("bench.toml");
+    std::fs::write(&path, t)?;
+    Ok(path)
+}
+
+/// Loads `config`, runs the engine through one interval of warm-up and then
+/// `load.duration`, and measures.
+pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<Measured> {
+    let rss0 = rss_bytes();
+    let t0 = Instant::now();
+    let model = vedette::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let checks = model.services.len();
+    let engine = Engine::start(model, config, state_dir)?;
+    let rss = rss_bytes().saturating_sub(rss0);
+    eprintln!(
+        "loaded {checks} checks in {load_s:.3}s; warming up for {:?}",
+        load.interval
+    );
+    std::thread::sleep(load.interval + Duration::from_secs(2));
+    let done0 = executed(&engine);
+    let (cpu0, _) = cpu_seconds();
+    let w0 = Instant::now();
+    std::thread::sleep(load.duration);
+    let wall = w0.elapsed().as_secs_f64();
+    let (cpu1, _) = cpu_seconds();
+    let done = executed(&engine) - done0;
+    let f = engine.figures();
+    let h = &f.lateness;
+    let ms = |us: u64| us as f64 / 1000.0;
+    let m = Measured {
+        checks,
+        load_s,
+        rate: done as f64 / wall,
+        cpu_per_1000: (cpu1 - cpu0) / (done.max(1) as f64) * 1000.0,
+        cpu_share: (cpu1 - cpu0) / wall,
+        rss_per_check: rss as f64 / checks.max(1) as f64,
+        lateness_ms: [
+            ms(h.value_at_quantile(0.5)),
+            ms(h.value_at_quantile(0.99)),
+            ms(h.value_at_quantile(0.999)),
+            ms(h.max()),
+        ],
+    };
+    engine.stop();
+    Ok(m)
+}
+
+fn executed(engine: &Engine) -> u64 {
+    engine
+        .figures()
+        .executed
+        .iter()
+        .map(|(_, c)| c.iter().sum::<u64>())
+        .sum()
+}
+
+/// Prints one result line.
+pub fn report(name: &str, load: &Load, m: &Measured) {
+    let target = m.checks as f64 / load.interval.as_secs_f64();
+    println!(
+        "{name}: checks={} interval={:?} load={:.3}s target={:.0}/s achieved={:.0}/s \
+         lateness_ms p50={:.3} p99={:.3} p999={:.3} max={:.3} \
+         cpu={:.1}% of a core, {:.4} cpu-s/1000 checks, rss={:.0} B/check",
+        m.checks,
+        load.interval,
+        m.load_s,
+        target,
+        m.rate,
+        m.lateness_ms[0],
+        m.lateness_ms[1],
+        m.lateness_ms[2],
+        m.lateness_ms[3],
+        m.cpu_share * 100.0,
+        m.cpu_per_1000,
+        m.rss_per_check
+    );
+}
+
+/// `scheduler`: dummy checks.
+pub fn scheduler(load: &Load) -> anyhow::Result<()> {
+    let dir = scratch("scheduler")?;
+    let cfg = write_config(&dir, load, "check_dummy 0 ok")?;
+    let m = measure(&cfg, &dir, load)?;
+    report("scheduler/dummy", load, &m);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
