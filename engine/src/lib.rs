@@ -11,4 +11,6 @@
 pub mod check;
 pub mod config;
 pub mod model;
+pub mod plugin_output;
 pub mod probes;
+pub mod threshold;
