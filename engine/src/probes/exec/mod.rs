@@ -153,3 +153,39 @@ fn headline(result: CheckResult, text: String) -> CheckResult {
         long_output: long.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdout_wins_over_stderr_like_nagios() {
+        let table: &[(&[u8], &[u8], &str)] = &[
+            (b"OK - fine\n", b"noise", "OK - fine"),
+            (b"", b"boom\n", "(No output on stdout) stderr: boom"),
+            (b"", b"", plugin_output::NO_OUTPUT),
+        ];
+        for &(out, err, want) in table {
+            assert_eq!(&*parse(Status::Ok, out, err).output, want);
+        }
+    }
+
+    #[test]
+    fn headline_keeps_the_plugin_text_below() {
+        let r = headline(
+            plugin_output::parse(Status::Ok, "first|a=1\nsecond"),
+            "(why)".into(),
+        );
+        assert_eq!(r.status, Status::Unknown);
+        assert_eq!(
+            (&*r.output, &*r.long_output, &*r.perfdata),
+            ("(why)", "first\nsecond", "a=1")
+        );
+    }
+
+    #[test]
+    fn lines_needing_a_shell_are_marked() {
+        assert!(Exec::new("a | b", None).uses_shell());
+        assert!(!Exec::new("a '|' b", None).uses_shell());
+    }
+}

@@ -313,3 +313,50 @@ fn c_str(bytes: &[u8]) -> &[u8] {
         .position(|&b| b == 0)
         .map_or(bytes, |i| &bytes[..i])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(args: &str) -> TcpProbe {
+        let args: Vec<String> = args.split_whitespace().map(String::from).collect();
+        config::parse(&args).expect("native")
+    }
+
+    #[test]
+    fn expect_matching_is_any_or_all_up_to_nul() {
+        let table: &[(&str, &[u8], bool)] = &[
+            ("-p 1 -e SSH", b"SSH-2.0", true),
+            ("-p 1 -e 2.0", b"SSH-2.0", true),
+            ("-p 1 -e FOO -e SSH", b"SSH-2.0", true),
+            ("-p 1 -e FOO -e SSH -A", b"SSH-2.0", false),
+            ("-p 1 -e 2.0 -e SSH -A", b"SSH-2.0", true),
+            ("-p 1 -e late", b"early\0late", false),
+        ];
+        for &(args, answer, want) in table {
+            assert_eq!(probe(args).expect_matches(answer), want, "{args}");
+        }
+    }
+
+    #[test]
+    fn report_prints_like_the_plugin() {
+        let p = probe("-H h -p 7 -w 1 -e x");
+        let text = p.report(Status::Ok, 0.0005, Match::Success, b"hello x \r\n");
+        assert_eq!(
+            text,
+            "TCP OK - 0.001 second response time on h port 7 [hello x]|time=0.000500s;1.000000;;0.000000;10.000000"
+        );
+        // All-blank answers keep their first byte, as the C loop does.
+        let text = p.report(Status::Warning, 0.5, Match::Failure, b"\r\n\r\n");
+        assert_eq!(
+            text,
+            "TCP WARNING - Unexpected response from host/socket: \r|time=0.500000s;0.000000;;0.000000;10.000000"
+        );
+        let p = probe("-p 7 -j");
+        let text = p.report(Status::Ok, 0.0, Match::NotTried, b"");
+        assert_eq!(
+            text,
+            "TCP OK - 0.000 second response time on port 7|time=0.000000s;;;0.000000;10.000000"
+        );
+    }
+}
