@@ -7,6 +7,7 @@
 //!   its own timer wheel and check table.
 //! - [`state`] applies results with Nagios SOFT/HARD semantics.
 //! - [`probes`] are the native checks and the plugin fallback.
+//! - [`engine`] ties them together; [`api`] serves it over HTTP.
 
 pub mod api;
 pub mod check;
@@ -19,3 +20,4 @@ pub mod plugin_output;
 pub mod probes;
 pub mod scheduler;
 pub mod state;
+pub mod threshold;

@@ -2,19 +2,24 @@
 //!
 //! A check's command line is compiled once, at plan time, into a [`Probe`]:
 //! a native probe when the command line is one Vedette recognises and every
-//! flag is understood, the `exec` fallback (fork the plugin) otherwise.
-//! Probes run on the shard that owns the check, as tasks on its
-//! single-threaded runtime; [`ProbeContext`] is that shard's shared state
-//! (plugin process slots, defaults).
+//! flag is understood ([`cmdline::compile`]), the `exec` fallback (fork the
+//! plugin) otherwise. Probes run on the shard that owns the check, as tasks
+//! on its single-threaded runtime; [`ProbeContext`] is that shard's shared
+//! state (plugin process slots, defaults).
 //!
 //! A probe failure is data, not an `Err`: every run ends in a
 //! [`CheckResult`]. Failures of the monitored target map to CRITICAL,
 //! failures on our side (cannot fork, bad spec) to UNKNOWN.
 
+pub mod cmdline;
 pub mod dummy;
+pub mod exec;
+pub mod tcp;
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use crate::check::{CheckResult, Status};
 use crate::model::{CheckSpec, Settings};
@@ -24,6 +29,10 @@ use crate::model::{CheckSpec, Settings};
 pub enum Probe {
     /// Native `check_dummy`.
     Dummy(dummy::Dummy),
+    /// Native `check_tcp`.
+    Tcp(Box<tcp::TcpProbe>),
+    /// A forked plugin.
+    Exec(exec::Exec),
 }
 
 impl Probe {
@@ -31,6 +40,8 @@ impl Probe {
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
+            Probe::Tcp(_) => "tcp",
+            Probe::Exec(_) => "exec",
         }
     }
 
@@ -39,44 +50,58 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
+            Probe::Tcp(_) | Probe::Exec(_) => None,
         }
     }
 
-    /// Runs the probe to completion.
-    pub async fn run(&self, _ctx: &ProbeContext) -> CheckResult {
+    /// Runs the probe to completion. Never blocks the thread; the future is
+    /// not `Send` (it borrows the shard's context).
+    pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         match self {
             Probe::Dummy(d) => d.result(),
+            Probe::Tcp(t) => t.run(ctx).await,
+            Probe::Exec(e) => e.run(ctx).await,
         }
     }
 }
 
-/// Per-shard state shared by the probes of that shard.
+/// Per-shard state shared by the probes of that shard. Cheap to clone: the
+/// plugin slots are shared behind an `Arc`.
 #[derive(Debug, Clone)]
 pub struct ProbeContext {
     /// Timeout for checks that set none.
     pub default_timeout: Duration,
     /// Status reported when a check times out.
     pub timeout_status: Status,
+    /// Plugin processes this shard may run at once
+    /// ([`Settings::max_concurrent_exec`]); a forked check holds one permit
+    /// while its process lives.
+    pub exec_slots: Arc<Semaphore>,
 }
 
 impl ProbeContext {
     /// The context for one shard.
     pub fn new(settings: &Settings) -> ProbeContext {
+        // Zero slots would park every plugin check forever; a semaphore
+        // cannot hold more than MAX_PERMITS.
+        let slots = settings
+            .max_concurrent_exec
+            .clamp(1, Semaphore::MAX_PERMITS);
         ProbeContext {
             default_timeout: settings.check_timeout,
             timeout_status: settings.timeout_status,
+            exec_slots: Arc::new(Semaphore::new(slots)),
         }
     }
 }
 
-/// Compiles a check command line into a probe.
+/// Compiles a check command line into a probe: native when
+/// [`cmdline::compile`] recognises it, the forked plugin otherwise. Use
+/// [`cmdline::explain`] to learn (and log) why a line is not native.
 pub fn build(spec: &CheckSpec, _settings: &Settings) -> Arc<Probe> {
-    let argv: Vec<&str> = spec.line.split_whitespace().collect();
-    Arc::new(match dummy::Dummy::from_argv(&argv) {
-        Some(d) => Probe::Dummy(d),
-        None => Probe::Dummy(dummy::Dummy::new(
-            Status::Unknown,
-            format!("no probe for command line: {}", spec.line),
-        )),
+    Arc::new(match cmdline::compile(&spec.line) {
+        Ok(Probe::Tcp(t)) => Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout))),
+        Ok(probe) => probe,
+        Err(_) => Probe::Exec(exec::Exec::new(&spec.line, spec.timeout)),
     })
 }

@@ -115,7 +115,7 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
                 ));
             }
         }
-        (s["state_type"] == "HARD").then_some(())
+        (s["state_type"] == "HARD" && s["state"] == "CRITICAL").then_some(())
     });
     let kinds: Vec<_> = seen.iter().map(|(a, k, _)| (*a, k.as_str())).collect();
     assert_eq!(

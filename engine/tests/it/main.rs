@@ -3,4 +3,6 @@
 
 mod config;
 mod daemon;
+mod probes_exec;
+mod probes_tcp;
 mod support;

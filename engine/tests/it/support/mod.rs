@@ -1,4 +1,7 @@
-//! Shared helpers: paths, the `vedette` binary, temporary directories.
+//! Shared helpers: paths, the `vedette` binary, temporary directories,
+//! a running daemon; `probes` holds the probe tests' peers.
+
+pub mod probes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,126 @@
+//! Recognising plugin command lines that run natively.
+//!
+//! [`compile`] turns a command line into a native [`Probe`] when the plugin
+//! is one Vedette reproduces and every flag on the line is understood;
+//! otherwise it says why not ([`NotNative`]) and the caller forks the real
+//! plugin. The reason is returned, not logged: `build` runs once per check
+//! and the caller logs once per command ([`explain`]).
+
+use crate::model::CheckSpec;
+use crate::probes::exec::argv::{self, ShellNeeded};
+use crate::probes::{dummy, tcp, Probe};
+
+/// Why a command line runs as a forked plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotNative {
+    /// The line is blank.
+    #[error("empty command line")]
+    Empty,
+    /// Only `/bin/sh` can run the line.
+    #[error("needs a shell: {0}")]
+    Shell(ShellNeeded),
+    /// No native probe for this plugin.
+    #[error("no native probe for '{0}'")]
+    Plugin(String),
+    /// A flag the native probe does not implement.
+    #[error("flag '{0}' not understood")]
+    Flag(String),
+    /// A flag at the end of the line without its value.
+    #[error("flag '{0}' needs a value")]
+    MissingValue(String),
+    /// A value the native probe would not read exactly like the plugin.
+    #[error("value '{value}' of '{flag}' not reproduced natively")]
+    Value {
+        /// The flag as written.
+        flag: String,
+        /// The value as written.
+        value: String,
+    },
+    /// A flag the native probe needs is absent.
+    #[error("no '{0}' given")]
+    Missing(&'static str),
+    /// The plugin's arguments are not ones the native probe reproduces.
+    #[error("{0}")]
+    Arguments(&'static str),
+}
+
+/// Compiles `line` into a native probe, or says why it cannot be one.
+///
+/// `argv[0]` is matched by its file name, so `/usr/lib/nagios/plugins/check_tcp`
+/// and `check_tcp` are the same plugin.
+///
+/// # Errors
+/// [`NotNative`] with the first reason found.
+pub fn compile(line: &str) -> Result<Probe, NotNative> {
+    let words = argv::split(line).map_err(NotNative::Shell)?;
+    let (program, args) = words.split_first().ok_or(NotNative::Empty)?;
+    match program.rsplit('/').next().unwrap_or(program) {
+        "check_tcp" => Ok(Probe::Tcp(Box::new(tcp::config::parse(args)?))),
+        "check_dummy" => {
+            let argv: Vec<&str> = words.iter().map(String::as_str).collect();
+            dummy::Dummy::from_argv(&argv)
+                .map(Probe::Dummy)
+                .ok_or(NotNative::Arguments(
+                    "check_dummy state must be 0, 1, 2 or 3",
+                ))
+        }
+        name => Err(NotNative::Plugin(name.to_string())),
+    }
+}
+
+/// Which probe runs `spec` (as the API names it) and, when it is the
+/// forked plugin, why — for one log line per command.
+pub fn explain(spec: &CheckSpec) -> (&'static str, Option<NotNative>) {
+    match compile(&spec.line) {
+        Ok(probe) => (probe.name(), None),
+        Err(why) => ("exec", Some(why)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_native_lines_and_says_why_not() {
+        let table: &[(&str, Result<&str, &str>)] = &[
+            (
+                "/usr/lib/nagios/plugins/check_tcp -H 127.0.0.1 -p 22",
+                Ok("tcp"),
+            ),
+            ("check_tcp -H 'db 1' -p 22 -e 'SSH-2.0'", Ok("tcp")),
+            ("check_dummy 2 'disk full'", Ok("dummy")),
+            ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
+            (
+                "check_tcp -H h -p 22 | cat",
+                Err("needs a shell: shell metacharacter '|'"),
+            ),
+            (
+                "check_dummy 5",
+                Err("check_dummy state must be 0, 1, 2 or 3"),
+            ),
+            ("/opt/check_foo -x", Err("no native probe for 'check_foo'")),
+            ("  ", Err("empty command line")),
+        ];
+        for &(line, want) in table {
+            let got = compile(line).map(|p| p.name()).map_err(|e| e.to_string());
+            assert_eq!(got, want.map_err(String::from), "{line}");
+        }
+    }
+
+    #[test]
+    fn explain_names_the_probe() {
+        let spec = |line: &str| CheckSpec {
+            command: "c".into(),
+            line: line.into(),
+            timeout: None,
+        };
+        assert_eq!(explain(&spec("check_tcp -H h -p 1")), ("tcp", None));
+        let (name, why) = explain(&spec("check_tcp -H h -p 1 -S"));
+        assert_eq!(name, "exec");
+        assert_eq!(
+            why.map(|w| w.to_string()).as_deref(),
+            Some("flag '-S' not understood")
+        );
+    }
+}
