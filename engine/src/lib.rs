@@ -12,3 +12,4 @@ pub mod check;
 pub mod config;
 pub mod model;
 pub mod probes;
+pub mod scheduler;
