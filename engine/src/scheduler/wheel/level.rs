@@ -9,8 +9,10 @@
 //! - Slot `s` of level `n` holds entries whose deadline lies in
 //!   `[start, start + 64^n)`, where `start` is the first time after the
 //!   wheel's `elapsed` at which slot `s` begins. Below the top level that is
-//!   always inside the 64^(n+1) ms block containing `elapsed`; the top level
-//!   is a ring whose slots at or before `elapsed`'s slot mean the next turn.
+//!   always inside the 64^(n+1) ms block containing `elapsed`. The top
+//!   level is a ring: slots at or before `elapsed`'s slot mean the next
+//!   turn, and a slot may also hold deadlines of later turns (beyond the
+//!   wheel's range), which the wheel re-cascades each time round.
 
 use super::slab::{Home, List, Slab};
 use super::{NUM_LEVELS, TOP_LEVEL};
