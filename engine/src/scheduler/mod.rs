@@ -1,11 +1,20 @@
-//! The scheduler: shards of checks, each on its own pinned thread with its
-//! own timer wheel and dense check table.
+//! Scheduling: deciding which checks are due and running them, per shard.
 //!
+//! Ground rules:
+//! - Each scheduler shard runs on its own pinned thread and owns its
+//!   scheduling state outright; nothing here is shared between shards.
+//! - [`wheel`] and [`core`] deal only in milliseconds and ids: no I/O and
+//!   no clock reads. The shard thread reads the clock and passes the time
+//!   in, which keeps both testable in virtual time.
+//!
+//! Pieces:
 //! - [`plan`] compiles the model into per-shard check records.
-//! - [`core`] is one shard's table and wheel, driven by time passed in.
+//! - [`core`] is one shard's dense check table and wheel.
 //! - [`shard`] is the thread that drives a core with real time and runs
 //!   probes on its single-threaded runtime.
-//! - [`wheel`] is the hierarchical timer wheel.
+//! - [`wheel`] answers "what is due now, and when should I wake next" for
+//!   up to a million pending checks with O(1) insert and cancel.
+//! - [`stats`] keeps dispatch lateness and throughput.
 
 pub mod core;
 pub mod plan;
