@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod macros;
+pub mod nagios;
 
 use std::path::Path;
 
