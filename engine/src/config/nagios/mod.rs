@@ -151,3 +151,6 @@ impl Reader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
