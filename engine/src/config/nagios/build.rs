@@ -155,8 +155,10 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
     }
 
     // Services.
-    let mut seen: HashSet<(u32, u32)> = HashSet::new();
-    let mut descs: HashMap<String, u32> = HashMap::new();
+    // Hosts that already have a service of each description, sorted. Memory
+    // is one u32 per service, and a description seen once (the usual case)
+    // costs a push per host: no hashing per service.
+    let mut taken: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, o) in real(Kind::Service) {
         let Some(desc) = r
             .get(i, "service_description")
@@ -192,8 +194,8 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
                 .warnings
                 .push(format!("{}: {what} matches no host", loc(o)));
         }
-        let next_id = u32::try_from(descs.len()).unwrap_or(u32::MAX);
-        let desc_id = *descs.entry(desc.to_string()).or_insert(next_id);
+        let taken = taken.entry(desc.to_string()).or_default();
+        let earlier = std::mem::take(taken);
         let vars = r.custom_vars(i);
         let source = loc(o);
         model.services.reserve(hosts.len());
@@ -202,13 +204,14 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
             else {
                 continue;
             };
-            if !seen.insert((h, desc_id)) {
+            if earlier.binary_search(&h).is_ok() {
                 model.warnings.push(format!(
                     "{source}: duplicate service '{desc}' on host '{}' ignored",
                     host.name
                 ));
                 continue;
             }
+            taken.push(h);
             let spec = expand_check(&check, host, hm, Some((&desc, &vars)), env);
             model.services.push(Service {
                 host: h,
@@ -217,6 +220,10 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
                 schedule,
                 source: source.clone(),
             });
+        }
+        if !earlier.is_empty() {
+            taken.extend(earlier);
+            taken.sort_unstable();
         }
     }
 }
@@ -232,20 +239,21 @@ fn expand_check(
     env: &Env<'_>,
 ) -> CheckSpec {
     let ctx = Ctx { host, hm, svc, env };
-    let args: Vec<String> = c
-        .args
-        .iter()
-        .map(|a| {
-            if a.contains('$') {
-                expand(a, |n| ctx.value(n, &[]))
-            } else {
-                a.clone()
-            }
-        })
-        .collect();
+    // Most arguments hold no macro: use them as they are, no copy.
+    let expanded: Vec<String>;
+    let args = if c.args.iter().any(|a| a.contains('$')) {
+        expanded = c
+            .args
+            .iter()
+            .map(|a| expand(a, |n| ctx.value(n, &[])))
+            .collect();
+        &expanded
+    } else {
+        &c.args
+    };
     CheckSpec {
         command: c.command.to_string(),
-        line: expand(c.line, |n| ctx.value(n, &args)),
+        line: expand(c.line, |n| ctx.value(n, args)),
         timeout: None,
     }
 }

@@ -202,7 +202,7 @@ pub fn is_main_config(src: &str) -> bool {
         {
             return true;
         }
-        has_define |= line.starts_with("define") && !line.starts_with('#');
+        has_define |= line.starts_with("define");
     }
     !has_define
 }

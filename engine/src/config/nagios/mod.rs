@@ -13,6 +13,7 @@
 //! which `monitoring-plugins-common` and `nagios4-common` ship).
 
 mod build;
+mod directives;
 mod groups;
 mod main_cfg;
 mod objects;
