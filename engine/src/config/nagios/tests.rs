@@ -177,6 +177,10 @@ fn broken_fixtures_report_every_error_with_file_and_line() {
             &["9: duplicate host 'h1' (first defined at {d}/duplicate_host.cfg:5)"],
         ),
         (
+            "missing_check_command.cfg",
+            &["10: service 'S' has no check_command"],
+        ),
+        (
             "missing_description.cfg",
             &["9: service definition has no service_description"],
         ),
@@ -220,6 +224,21 @@ fn broken_fixtures_report_every_error_with_file_and_line() {
             .collect();
         assert_eq!(got, want, "{file}");
     }
+}
+
+#[test]
+fn a_duplicate_service_is_a_warning_and_the_first_one_stays() {
+    // `nagios4 -v`: "Warning: Duplicate definition found for service 'D'
+    // on host 'h1'", "Checked 1 services".
+    let m = ok(&fixtures().join("good/duplicate_service.cfg"));
+    assert_eq!(m.services.len(), 1);
+    assert_eq!(m.services[0].source.line, 10);
+    assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+    assert!(
+        m.warnings[0].ends_with(":16: duplicate service 'D' on host 'h1' ignored"),
+        "{:?}",
+        m.warnings
+    );
 }
 
 #[test]
