@@ -2,10 +2,10 @@
 //! validated [`Model`] out.
 //!
 //! Stages, each collecting every error before the next runs:
-//! 1. [`main_cfg`]: the main config, resource files, which object files.
-//! 2. [`objects`]: each object file into raw `define` blocks.
-//! 3. [`resolve`]: templates (`use`, `name`, `register`, `+`, `null`).
-//! 4. [`build`] and [`groups`]: commands, hosts, host groups, services, macros.
+//! 1. `main_cfg`: the main config, resource files, which object files.
+//! 2. `objects`: each object file into raw `define` blocks.
+//! 3. `resolve`: templates (`use`, `name`, `register`, `+`, `null`).
+//! 4. `build` and `groups`: commands, hosts, host groups, services, macros.
 //!
 //! Behaviour follows Nagios 4.4 (`nagios4 -v`) where the two could differ;
 //! e.g. a missing `cfg_dir` is an error, as it is in Nagios 4 (Debian's stock

@@ -291,7 +291,8 @@ fn debian_stock_config_matches_nagios4() {
 }
 
 /// 20,000 hosts in one host group, 30 services on the group: 600,000
-/// services. Release timing is quoted in the module docs of `build`.
+/// services. Release timing is quoted in the module docs of `build`; no
+/// time is asserted here (debug builds and busy CI machines vary).
 #[test]
 fn loads_600k_services() {
     let dir = std::env::temp_dir().join(format!("vedette-nagios-600k-{}", std::process::id()));
