@@ -79,6 +79,6 @@ mod tests {
             let e = parse(bad).expect_err(bad);
             assert!(!e.is_empty(), "{bad}");
         }
-        assert!(parse("5x").unwrap_err().contains("unknown unit 'x'"));
+        assert!(parse("5x").expect_err("5x").contains("unknown unit 'x'"));
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::support::{free_port, plugin, wait_for, Daemon, TempDir};
 
 fn service(d: &Daemon, name: &str) -> Value {
-    let all = d.get(&format!("/v1/services?host=local"));
+    let all = d.get("/v1/services?host=local");
     all.as_array()
         .and_then(|a| a.iter().find(|s| s["name"] == name).cloned())
         .unwrap_or_else(|| panic!("service {name} missing in {all}"))
