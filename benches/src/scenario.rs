@@ -17,7 +17,7 @@ pub struct Measured {
     pub load_s: f64,
     /// Results applied per second over the measured window.
     pub rate: f64,
-    /// Engine CPU seconds per 1,000 checks.
+    /// Engine CPU seconds (with forked plugins) per 1,000 checks.
     pub cpu_per_1000: f64,
     /// Engine CPU as a share of one core.
     pub cpu_share: f64,
@@ -91,12 +91,14 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
         load.interval
     );
     std::thread::sleep(load.interval + Duration::from_secs(2));
+    engine.reset_windows();
+    let rss = rss.max(rss_bytes().saturating_sub(rss0));
     let done0 = executed(&engine);
-    let (cpu0, _) = cpu_seconds();
+    let cpu0 = total_cpu();
     let w0 = Instant::now();
     std::thread::sleep(load.duration);
     let wall = w0.elapsed().as_secs_f64();
-    let (cpu1, _) = cpu_seconds();
+    let cpu1 = total_cpu();
     let done = executed(&engine) - done0;
     let f = engine.figures();
     let h = &f.lateness;
@@ -117,6 +119,12 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
     };
     engine.stop();
     Ok(m)
+}
+
+/// CPU of this process plus its reaped children (forked plugins).
+fn total_cpu() -> f64 {
+    let (own, children) = cpu_seconds();
+    own + children
 }
 
 fn executed(engine: &Engine) -> u64 {

@@ -179,6 +179,15 @@ impl Engine {
         f
     }
 
+    /// Forgets every shard's last-minute lateness and rate windows (the
+    /// benchmarks call this after warm-up).
+    pub fn reset_windows(&self) {
+        let now_ms = self.clock.now_us() / 1000;
+        for s in &self.shards {
+            s.core.write().stats.reset_windows(now_ms);
+        }
+    }
+
     /// Checks configured across all shards.
     pub fn checks(&self) -> usize {
         self.shards.iter().map(|s| s.core.read().len()).sum()

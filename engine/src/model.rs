@@ -106,6 +106,9 @@ pub struct Settings {
     /// State to report when a check times out (Nagios
     /// `service_check_timeout_state`, default UNKNOWN).
     pub timeout_status: crate::check::Status,
+    /// Run recognised plugin command lines natively (default); `false`
+    /// forks every plugin, e.g. to compare with the native probes.
+    pub native_probes: bool,
 }
 
 impl Default for Settings {
@@ -115,6 +118,7 @@ impl Default for Settings {
             max_concurrent_exec: 256,
             check_timeout: Duration::from_secs(60),
             timeout_status: crate::check::Status::Unknown,
+            native_probes: true,
         }
     }
 }

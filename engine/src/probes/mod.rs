@@ -98,7 +98,10 @@ impl ProbeContext {
 /// Compiles a check command line into a probe: native when
 /// [`cmdline::compile`] recognises it, the forked plugin otherwise. Use
 /// [`cmdline::explain`] to learn (and log) why a line is not native.
-pub fn build(spec: &CheckSpec, _settings: &Settings) -> Arc<Probe> {
+pub fn build(spec: &CheckSpec, settings: &Settings) -> Arc<Probe> {
+    if !settings.native_probes {
+        return Arc::new(Probe::Exec(exec::Exec::new(&spec.line, spec.timeout)));
+    }
     Arc::new(match cmdline::compile(&spec.line) {
         Ok(Probe::Tcp(t)) => Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout))),
         Ok(probe) => probe,

@@ -431,7 +431,6 @@ mod tests {
             },
             address: "127.0.0.1".into(),
             probe: Some(probes::build(&spec, &Settings::default())),
-            spec: Some(spec),
             schedule: Schedule {
                 check_interval: Duration::from_secs(interval_s),
                 retry_interval: Duration::from_secs(retry_s),

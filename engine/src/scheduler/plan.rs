@@ -29,8 +29,6 @@ pub struct CheckDef {
     pub key: CheckKey,
     /// The host's address (for the API).
     pub address: Arc<str>,
-    /// The configured command (for comparison on reload); `None` if passive.
-    pub spec: Option<CheckSpec>,
     /// The compiled probe; `None` for passive-only checks.
     pub probe: Option<Arc<Probe>>,
     /// Scheduling.
@@ -87,7 +85,6 @@ pub fn plan(model: &Model, shards: usize) -> Vec<ShardPlan> {
             },
             address: Arc::clone(&addresses[i]),
             probe: build(&mut probes, &h.check, settings),
-            spec: h.check.clone(),
             schedule: h.schedule,
             policy: Policy {
                 max_attempts: h.schedule.max_check_attempts,
@@ -108,7 +105,6 @@ pub fn plan(model: &Model, shards: usize) -> Vec<ShardPlan> {
             },
             address: Arc::clone(addr),
             probe: build(&mut probes, &s.check, settings),
-            spec: s.check.clone(),
             schedule: s.schedule,
             policy: Policy {
                 max_attempts: s.schedule.max_check_attempts,

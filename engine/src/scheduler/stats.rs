@@ -70,6 +70,16 @@ impl Stats {
         }
     }
 
+    /// Forgets the sliding windows (not the cumulative counts), so a
+    /// measurement can start from a clean minute, e.g. after warm-up.
+    pub fn reset_windows(&mut self, now_ms: u64) {
+        for w in &mut self.windows {
+            w.lateness.reset();
+            w.checks = 0;
+        }
+        self.window_start = now_ms - now_ms % WINDOW_MS;
+    }
+
     /// Records the lateness of one dispatch.
     pub fn dispatched(&mut self, now_ms: u64, lateness_us: u64) {
         self.rotate(now_ms);

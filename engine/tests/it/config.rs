@@ -48,6 +48,11 @@ fn broken_configs_fail_with_file_line_and_reason() {
             "service 'ping': unknown command 'check_nothing'",
         ),
         ("syntax.toml", 2, "invalid basic string"),
+        (
+            "duplicate_service.toml",
+            11,
+            "duplicate service 'ping' on host 'web' (first defined at ",
+        ),
     ];
     for (file, line, msg) in table {
         let path = fixture(&format!("toml/broken/{file}"));

@@ -56,6 +56,8 @@ pub struct RawEngine {
     /// State a timed-out check gets: `unknown` (default) or `critical`,
     /// `warning`, `ok`.
     pub timeout_state: Option<String>,
+    /// Run recognised plugin command lines natively (default true).
+    pub native_probes: Option<bool>,
 }
 
 /// `[commands.NAME]`.

@@ -319,6 +319,9 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
     if let Some(t) = dur(&e.value.check_timeout, "check_timeout", &e.loc, errors) {
         s.check_timeout = t;
     }
+    if let Some(native) = e.value.native_probes {
+        s.native_probes = native;
+    }
     if let Some(state) = &e.value.timeout_state {
         match Status::parse(state) {
             Some(st) => s.timeout_status = st,
@@ -432,10 +435,11 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
 
     // Services.
     let mut services = Vec::new();
-    let mut seen: HashMap<(u32, String), Location> = HashMap::new();
+    // Service name -> host -> index of the rule that put it there.
+    let mut seen: HashMap<String, HashMap<u32, usize>> = HashMap::new();
     let mut done = HashMap::new();
     let mut targets = Vec::new();
-    for at in &m.services {
+    for (rule, at) in m.services.iter().enumerate() {
         let mut raw = at.value.clone();
         flatten(
             &mut raw,
@@ -487,16 +491,17 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
             &at.loc,
             &mut errors,
         );
+        let on_host = seen.entry(name.clone()).or_default();
         for &hi in &targets {
             let Some(host) = hosts.get(hi as usize) else {
                 continue;
             };
-            if let Some(prev) = seen.get(&(hi, name.clone())) {
+            if let Some(prev) = on_host.get(&hi).and_then(|&r| m.services.get(r)) {
                 errors.push(err(
                     &at.loc,
                     format!(
-                        "duplicate service '{name}' on host '{}' (first defined at {prev})",
-                        host.name
+                        "duplicate service '{name}' on host '{}' (first defined at {})",
+                        host.name, prev.loc
                     ),
                 ));
                 continue;
@@ -520,7 +525,7 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
                     }
                 }
             };
-            seen.insert((hi, name.clone()), at.loc.clone());
+            on_host.insert(hi, rule);
             services.push(Service {
                 host: hi,
                 name: name.clone(),
