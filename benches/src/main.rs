@@ -40,6 +40,10 @@ pub struct Load {
     /// Scheduler shards (default: one per core).
     #[arg(long)]
     pub shards: Option<usize>,
+    /// Reload the (unchanged) config halfway through the measured window,
+    /// as SIGHUP would, and report how long it took.
+    #[arg(long)]
+    pub reload: bool,
 }
 
 #[derive(Debug, Subcommand)]

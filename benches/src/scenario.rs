@@ -96,7 +96,23 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
     let done0 = executed(&engine);
     let cpu0 = total_cpu();
     let w0 = Instant::now();
-    std::thread::sleep(load.duration);
+    if load.reload {
+        std::thread::sleep(load.duration / 2);
+        let r0 = Instant::now();
+        let outcome = std::thread::scope(|s| s.spawn(|| engine.reload()).join());
+        match outcome {
+            Ok(Ok(r)) => eprintln!(
+                "reloaded {} checks in {:.3}s while checks ran",
+                r.checks,
+                r0.elapsed().as_secs_f64()
+            ),
+            Ok(Err(e)) => anyhow::bail!("reload failed: {e}"),
+            Err(_) => anyhow::bail!("reload thread panicked"),
+        }
+        std::thread::sleep(load.duration.saturating_sub(w0.elapsed()));
+    } else {
+        std::thread::sleep(load.duration);
+    }
     let wall = w0.elapsed().as_secs_f64();
     let cpu1 = total_cpu();
     let done = executed(&engine) - done0;

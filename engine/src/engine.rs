@@ -22,6 +22,10 @@ use crate::scheduler::plan::{self, shard_of};
 use crate::scheduler::shard::{self, ShardHandle};
 use crate::scheduler::stats::empty_histogram;
 
+/// Checks merged per hold of a shard's lock during a reload: small enough
+/// that the shard never waits more than a few milliseconds.
+const RELOAD_CHUNK: usize = 4096;
+
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -213,8 +217,21 @@ impl Engine {
         let mut checks = 0;
         for (shard, p) in self.shards.iter().zip(plans) {
             checks += p.checks.len();
-            let now_ms = self.clock.now_us() / 1000;
-            shard.core.write().load(p, now_ms);
+            let epoch = shard.core.write().begin_load(p.checks.len());
+            let mut defs = p.checks.into_iter();
+            loop {
+                // Released between chunks: the shard keeps running checks.
+                let now_ms = self.clock.now_us() / 1000;
+                let more = shard
+                    .core
+                    .write()
+                    .load_some(&mut defs, RELOAD_CHUNK, epoch, now_ms);
+                shard.notify.notify_one();
+                if !more {
+                    break;
+                }
+            }
+            shard.core.write().end_load(epoch);
             shard.notify.notify_one();
         }
         tracing::info!(checks, "Configuration reloaded");

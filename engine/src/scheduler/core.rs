@@ -127,60 +127,96 @@ impl ShardCore {
         }
     }
 
-    /// Installs a plan: at start, and on every reload. Checks whose key is
+    /// Installs a plan in one go (at start; see [`ShardCore::begin_load`]
+    /// for the chunked form a reload uses).
+    pub fn load(&mut self, plan: ShardPlan, now_ms: u64) {
+        let epoch = self.begin_load(plan.checks.len());
+        self.load_some(&mut plan.checks.into_iter(), usize::MAX, epoch, now_ms);
+        self.end_load(epoch);
+    }
+
+    /// Starts installing a new plan of `n` checks; returns the load's epoch.
+    ///
+    /// A plan is installed as `begin_load`, then [`ShardCore::load_some`]
+    /// until the checks run out, then [`ShardCore::end_load`]. The caller
+    /// may release the lock between calls so the shard keeps running
+    /// checks during a large reload; meanwhile each check is either fully
+    /// old or fully new, and removed checks stay until `end_load`.
+    pub fn begin_load(&mut self, n: usize) -> u64 {
+        self.epoch += 1;
+        self.slots.reserve(n.saturating_sub(self.slots.len()));
+        self.epoch
+    }
+
+    /// Installs up to `max` checks from `defs`. Checks whose key is
     /// unchanged keep their state, last result and place in the schedule
     /// (unless their intervals changed); new checks are spread over their
-    /// interval by a splay derived from their key; removed checks go.
-    pub fn load(&mut self, plan: ShardPlan, now_ms: u64) {
-        self.epoch += 1;
-        let epoch = self.epoch;
-        self.slots
-            .reserve(plan.checks.len().saturating_sub(self.slots.len()));
-        for def in plan.checks {
-            match self.index.get(&def.key).copied() {
-                Some(id) => {
-                    let slot = &mut self.slots[id as usize];
-                    let reschedule = slot.def.schedule != def.schedule
-                        || slot.def.probe.is_some() != def.probe.is_some();
-                    slot.def = def;
-                    slot.epoch = epoch;
-                    if reschedule {
-                        if let Some(t) = slot.timer.take() {
-                            self.wheel.cancel(t);
-                        }
-                        slot.next_due_ms = None;
-                        self.schedule_first(id, now_ms);
+    /// interval by a splay derived from their key. Returns false once
+    /// `defs` is exhausted.
+    pub fn load_some(
+        &mut self,
+        defs: &mut impl Iterator<Item = CheckDef>,
+        max: usize,
+        epoch: u64,
+        now_ms: u64,
+    ) -> bool {
+        for _ in 0..max {
+            let Some(def) = defs.next() else {
+                return false;
+            };
+            self.install(def, epoch, now_ms);
+        }
+        true
+    }
+
+    fn install(&mut self, def: CheckDef, epoch: u64, now_ms: u64) {
+        match self.index.get(&def.key).copied() {
+            Some(id) => {
+                let slot = &mut self.slots[id as usize];
+                let reschedule = slot.def.schedule != def.schedule
+                    || slot.def.probe.is_some() != def.probe.is_some();
+                slot.def = def;
+                slot.epoch = epoch;
+                if reschedule {
+                    if let Some(t) = slot.timer.take() {
+                        self.wheel.cancel(t);
                     }
-                }
-                None => {
-                    let slot = Slot {
-                        def,
-                        state: CheckState::default(),
-                        last: None,
-                        next_due_ms: None,
-                        timer: None,
-                        generation: 0,
-                        running: false,
-                        live: true,
-                        epoch,
-                    };
-                    let key = slot.def.key.clone();
-                    let id = match self.free.pop() {
-                        Some(id) => {
-                            let generation = self.slots[id as usize].generation;
-                            self.slots[id as usize] = Slot { generation, ..slot };
-                            id
-                        }
-                        None => {
-                            self.slots.push(slot);
-                            u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
-                        }
-                    };
-                    self.index.insert(key, id);
+                    slot.next_due_ms = None;
                     self.schedule_first(id, now_ms);
                 }
             }
+            None => {
+                let slot = Slot {
+                    def,
+                    state: CheckState::default(),
+                    last: None,
+                    next_due_ms: None,
+                    timer: None,
+                    generation: 0,
+                    running: false,
+                    live: true,
+                    epoch,
+                };
+                let key = slot.def.key.clone();
+                let id = match self.free.pop() {
+                    Some(id) => {
+                        let generation = self.slots[id as usize].generation;
+                        self.slots[id as usize] = Slot { generation, ..slot };
+                        id
+                    }
+                    None => {
+                        self.slots.push(slot);
+                        u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+                    }
+                };
+                self.index.insert(key, id);
+                self.schedule_first(id, now_ms);
+            }
         }
+    }
+
+    /// Finishes a load: every check the plan did not name goes.
+    pub fn end_load(&mut self, epoch: u64) {
         for id in 0..self.slots.len() {
             let slot = &mut self.slots[id];
             if slot.live && slot.epoch != epoch {
