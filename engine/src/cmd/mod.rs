@@ -40,6 +40,10 @@ enum Command {
         /// Config: a TOML file or directory, or a Nagios nagios.cfg / object file.
         #[arg(long, short)]
         config: PathBuf,
+        /// Also list, per command, whether it runs natively (and which
+        /// probe) or forks the plugin, and why.
+        #[arg(long)]
+        explain: bool,
     },
     /// Show the current states from a running engine.
     Status {
@@ -60,7 +64,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             api,
             state_dir,
         } => run::run(&config, api, &state_dir),
-        Command::CheckConfig { config } => Ok(check_config::check_config(&config)),
+        Command::CheckConfig { config, explain } => {
+            Ok(check_config::check_config(&config, explain))
+        }
         Command::Status { api, problems } => status::status(api, problems),
     }
 }

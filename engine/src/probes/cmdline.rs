@@ -4,9 +4,9 @@
 //! is one Vedette reproduces and every flag on the line is understood;
 //! otherwise it says why not ([`NotNative`]) and the caller forks the real
 //! plugin. The reason is returned, not logged: `build` runs once per check
-//! and the caller logs once per command ([`explain`]).
+//! and the caller logs once per command
+//! ([`build_explained`](crate::probes::build_explained)).
 
-use crate::model::CheckSpec;
 use crate::probes::exec::argv::{self, ShellNeeded};
 use crate::probes::{dummy, tcp, Probe};
 
@@ -25,6 +25,9 @@ pub enum NotNative {
     /// A flag the native probe does not implement.
     #[error("flag '{0}' not understood")]
     Flag(String),
+    /// Native probes are switched off in the config.
+    #[error("native probes are off ([engine] native_probes = false)")]
+    Disabled,
     /// A flag at the end of the line without its value.
     #[error("flag '{0}' needs a value")]
     MissingValue(String),
@@ -68,15 +71,6 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
     }
 }
 
-/// Which probe runs `spec` (as the API names it) and, when it is the
-/// forked plugin, why — for one log line per command.
-pub fn explain(spec: &CheckSpec) -> (&'static str, Option<NotNative>) {
-    match compile(&spec.line) {
-        Ok(probe) => (probe.name(), None),
-        Err(why) => ("exec", Some(why)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,21 +100,5 @@ mod tests {
             let got = compile(line).map(|p| p.name()).map_err(|e| e.to_string());
             assert_eq!(got, want.map_err(String::from), "{line}");
         }
-    }
-
-    #[test]
-    fn explain_names_the_probe() {
-        let spec = |line: &str| CheckSpec {
-            command: "c".into(),
-            line: line.into(),
-            timeout: None,
-        };
-        assert_eq!(explain(&spec("check_tcp -H h -p 1")), ("tcp", None));
-        let (name, why) = explain(&spec("check_tcp -H h -p 1 -S"));
-        assert_eq!(name, "exec");
-        assert_eq!(
-            why.map(|w| w.to_string()).as_deref(),
-            Some("flag '-S' not understood")
-        );
     }
 }

@@ -96,15 +96,66 @@ impl ProbeContext {
 }
 
 /// Compiles a check command line into a probe: native when
-/// [`cmdline::compile`] recognises it, the forked plugin otherwise. Use
-/// [`cmdline::explain`] to learn (and log) why a line is not native.
+/// [`cmdline::compile`] recognises it, the forked plugin otherwise.
 pub fn build(spec: &CheckSpec, settings: &Settings) -> Arc<Probe> {
-    if !settings.native_probes {
-        return Arc::new(Probe::Exec(exec::Exec::new(&spec.line, spec.timeout)));
+    build_explained(spec, settings).0
+}
+
+/// [`build`], also saying why the line runs as a forked plugin (for one
+/// log line per command, and `check-config --explain`).
+pub fn build_explained(
+    spec: &CheckSpec,
+    settings: &Settings,
+) -> (Arc<Probe>, Option<cmdline::NotNative>) {
+    let compiled = if settings.native_probes {
+        cmdline::compile(&spec.line)
+    } else {
+        Err(cmdline::NotNative::Disabled)
+    };
+    match compiled {
+        Ok(Probe::Tcp(t)) => (
+            Arc::new(Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout)))),
+            None,
+        ),
+        Ok(probe) => (Arc::new(probe), None),
+        Err(why) => (
+            Arc::new(Probe::Exec(exec::Exec::new(&spec.line, spec.timeout))),
+            Some(why),
+        ),
     }
-    Arc::new(match cmdline::compile(&spec.line) {
-        Ok(Probe::Tcp(t)) => Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout))),
-        Ok(probe) => probe,
-        Err(_) => Probe::Exec(exec::Exec::new(&spec.line, spec.timeout)),
-    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(line: &str) -> CheckSpec {
+        CheckSpec {
+            command: "c".into(),
+            line: line.into(),
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn build_explained_names_the_probe_and_the_reason() {
+        let on = Settings::default();
+        let (p, why) = build_explained(&spec("check_tcp -H h -p 1"), &on);
+        assert_eq!((p.name(), why), ("tcp", None));
+        let (p, why) = build_explained(&spec("check_tcp -H h -p 1 -S"), &on);
+        assert_eq!(p.name(), "exec");
+        assert_eq!(
+            why.map(|w| w.to_string()).as_deref(),
+            Some("flag '-S' not understood")
+        );
+        let off = Settings {
+            native_probes: false,
+            ..Settings::default()
+        };
+        let (p, why) = build_explained(&spec("check_tcp -H h -p 1"), &off);
+        assert_eq!(
+            (p.name(), why),
+            ("exec", Some(cmdline::NotNative::Disabled))
+        );
+    }
 }

@@ -4,7 +4,7 @@
 //! host name), so a reload never moves a check between shards and host
 //! state is always local to the shard that needs it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -64,7 +64,7 @@ pub fn shard_of(host: &str, shards: usize) -> usize {
 pub fn plan(model: &Model, shards: usize) -> Vec<ShardPlan> {
     let shards = shards.max(1);
     let mut plans: Vec<ShardPlan> = (0..shards).map(|_| ShardPlan::default()).collect();
-    let mut probes: HashMap<&CheckSpec, Arc<Probe>> = HashMap::new();
+    let mut builder = Builder::default();
     let settings = &model.settings;
     let host_keys: Vec<Arc<str>> = model
         .hosts
@@ -84,7 +84,7 @@ pub fn plan(model: &Model, shards: usize) -> Vec<ShardPlan> {
                 service: None,
             },
             address: Arc::clone(&addresses[i]),
-            probe: build(&mut probes, &h.check, settings),
+            probe: builder.build(&h.check, settings),
             schedule: h.schedule,
             policy: Policy {
                 max_attempts: h.schedule.max_check_attempts,
@@ -104,7 +104,7 @@ pub fn plan(model: &Model, shards: usize) -> Vec<ShardPlan> {
                 service: Some(Arc::from(s.name.as_str())),
             },
             address: Arc::clone(addr),
-            probe: build(&mut probes, &s.check, settings),
+            probe: builder.build(&s.check, settings),
             schedule: s.schedule,
             policy: Policy {
                 max_attempts: s.schedule.max_check_attempts,
@@ -115,13 +115,26 @@ pub fn plan(model: &Model, shards: usize) -> Vec<ShardPlan> {
     plans
 }
 
-fn build<'m>(
-    cache: &mut HashMap<&'m CheckSpec, Arc<Probe>>,
-    spec: &'m Option<CheckSpec>,
-    settings: &Settings,
-) -> Option<Arc<Probe>> {
-    let s = spec.as_ref()?;
-    Some(Arc::clone(
-        cache.entry(s).or_insert_with(|| probes::build(s, settings)),
-    ))
+/// Probes built so far, and the commands already logged as forked.
+#[derive(Default)]
+struct Builder<'m> {
+    probes: HashMap<&'m CheckSpec, Arc<Probe>>,
+    logged: HashSet<&'m str>,
+}
+
+impl<'m> Builder<'m> {
+    fn build(&mut self, spec: &'m Option<CheckSpec>, settings: &Settings) -> Option<Arc<Probe>> {
+        let s = spec.as_ref()?;
+        if let Some(p) = self.probes.get(s) {
+            return Some(Arc::clone(p));
+        }
+        let (probe, why) = probes::build_explained(s, settings);
+        if let Some(why) = why {
+            if self.logged.insert(&s.command) {
+                tracing::info!(command = %s.command, reason = %why, "Command runs as a forked plugin");
+            }
+        }
+        self.probes.insert(s, Arc::clone(&probe));
+        Some(probe)
+    }
 }

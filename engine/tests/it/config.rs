@@ -170,3 +170,32 @@ fn a_large_generated_config_loads_with_the_right_counts() {
     let m = config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((m.hosts.len(), m.services.len()), (2000, 60_000));
 }
+
+#[test]
+fn check_config_explain_says_how_each_command_runs() {
+    let q = configs_dir().join("quickstart.toml");
+    let out = vedette(&[
+        "check-config",
+        "--config",
+        q.to_str().expect("utf-8"),
+        "--explain",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = |cmd: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{cmd} ")))
+            .unwrap_or_else(|| panic!("no row for {cmd} in:\n{stdout}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(row("check_tcp")[1..3], ["tcp", "3"], "{stdout}");
+    assert_eq!(row("check_dummy")[1..3], ["dummy", "1"], "{stdout}");
+    assert_eq!(
+        row("check_load")[1..],
+        ["exec", "1", "no", "native", "probe", "for", "'check_load'"],
+        "{stdout}"
+    );
+}
