@@ -9,7 +9,7 @@ pub mod client;
 mod error;
 mod metrics;
 mod objects;
-mod results;
+pub mod results;
 mod status;
 
 use std::net::SocketAddr;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::error::json_body;
 use super::{ApiError, AppState};
-use crate::check::Status;
+use crate::check::{CheckResult, Status};
 use crate::scheduler::plan::CheckKey;
 
 /// The request body.
@@ -23,9 +23,11 @@ struct PassiveResult {
     output: String,
 }
 
-/// `POST /v1/results`.
-pub async fn submit(State(engine): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let r: PassiveResult = json_body(&body)?;
+/// Parses and validates a `POST /v1/results` body into the check it is
+/// for and the result to apply. Public so the fuzz target drives exactly
+/// what the endpoint runs.
+pub fn parse_passive(body: &[u8]) -> Result<(CheckKey, CheckResult), ApiError> {
+    let r: PassiveResult = json_body(body)?;
     if !(0..=3).contains(&r.exit_status) {
         return Err(ApiError::bad_request(format!(
             "exit_status {} is not a state: expected 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)",
@@ -38,7 +40,13 @@ pub async fn submit(State(engine): State<AppState>, body: Bytes) -> Result<Json<
         host: r.host.as_str().into(),
         service: r.service.as_deref().map(Into::into),
     };
-    let shard = engine.shard_for(&r.host);
+    Ok((key, result))
+}
+
+/// `POST /v1/results`.
+pub async fn submit(State(engine): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let (key, result) = parse_passive(&body)?;
+    let shard = engine.shard_for(&key.host);
     let now_ms = engine.clock.now_us() / 1000;
     let mut events = Vec::new();
     {
