@@ -30,7 +30,7 @@ const RELOAD_CHUNK: usize = 4096;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The state directory cannot be created or written.
-    #[error("state directory {path}: {source} (pass --state-dir to use another)")]
+    #[error("state directory {path} is not usable (pass --state-dir to use another)")]
     StateDir {
         /// The directory.
         path: PathBuf,
@@ -38,7 +38,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// A thread could not be started.
-    #[error("cannot start {what}: {source}")]
+    #[error("cannot start {what}")]
     Thread {
         /// Which thread.
         what: String,

@@ -10,7 +10,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Could not connect.
-    #[error("cannot reach the API at {addr}: {source} (is `vedette run` running?)")]
+    #[error("cannot reach the API at {addr} (is `vedette run` running?)")]
     Connect {
         /// The API address.
         addr: SocketAddr,
@@ -18,7 +18,7 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// The connection broke or timed out mid-request.
-    #[error("talking to the API at {addr}: {source}")]
+    #[error("talking to the API at {addr}")]
     Io {
         /// The API address.
         addr: SocketAddr,

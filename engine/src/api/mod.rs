@@ -44,7 +44,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
     /// Binding failed (address in use, not permitted, ...).
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
