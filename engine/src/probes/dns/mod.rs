@@ -13,7 +13,7 @@
 //! DNS CRITICAL: 0.004 seconds response time. a.test returns 192.0.2.4|time=0.004123s;;0.000001;0.000000
 //! DNS CRITICAL - expected '192.0.2.11' but got '192.0.2.4'
 //! DNS CRITICAL - server 127.53.0.1 is not authoritative for a.test
-//! Domain 'nx.test' was not found by the server        (any rcode but REFUSED, A or AAAA)
+//! Domain 'nx.test' was not found by the server        (any rcode but REFUSED, or no answers)
 //! Connection to DNS 127.53.0.1 was refused
 //! No response from DNS 127.53.0.9
 //! CRITICAL - Plugin timed out while executing system call
@@ -142,6 +142,12 @@ impl DnsProbe {
                 wire::Address::V4(ip) => ip.to_string(),
                 wire::Address::V6(ip) => ip.to_string(),
             }));
+        }
+        // Two empty answers: nslookup's `*** Can't find NAME: No answer`,
+        // which the plugin's scan also reads as NXDOMAIN.
+        let mut answered = std::iter::once(&a).chain(aaaa.as_ref());
+        if answered.all(|r| r.answer_count == 0) {
+            nxdomain = true;
         }
         if nxdomain && !self.expect_nxdomain {
             let text = format!("Domain '{}' was not found by the server", self.query);

@@ -16,6 +16,7 @@ fn reply(rcode: u8, aa: bool, addrs: &[&str]) -> Response {
         rcode,
         qname: "a.test".into(),
         qtype: wire::TYPE_A,
+        answer_count: addrs.len() as u16,
         addresses: addrs
             .iter()
             .map(|a| match a.parse().expect("ip") {
@@ -90,6 +91,12 @@ fn verdicts_read_like_the_plugin() {
             answers(reply(0, false, &[]), Some(reply(0, true, &["::1"]))),
             Status::Critical,
             "DNS CRITICAL - server 127.0.0.1 is not authoritative for a.test",
+        ),
+        (
+            base.into(),
+            answers(reply(0, true, &[]), Some(reply(0, true, &[]))),
+            Status::Critical,
+            "Domain 'a.test' was not found by the server",
         ),
         (base.into(), Exchange::NoResponse, Status::Critical, "No response from DNS 127.0.0.1"),
         (

@@ -58,6 +58,8 @@ pub struct Response {
     pub qname: String,
     /// The question's type.
     pub qtype: u16,
+    /// How many records the answer section holds, of any type.
+    pub answer_count: u16,
     /// A and AAAA records of the answer section, in order; other types
     /// (CNAME, ...) are skipped.
     pub addresses: Vec<Address>,
@@ -146,6 +148,7 @@ pub fn decode(packet: &[u8]) -> Result<Response, WireError> {
         rcode: (flags & 0x000f) as u8,
         qname,
         qtype,
+        answer_count: ancount,
         addresses,
     })
 }
