@@ -6,8 +6,10 @@
 //! dependency tree that would slow every build on the shard machines.
 //!
 //! [`decode`] faces the network: every read is bounds-checked, a name
-//! compression pointer must point strictly backwards (so following them
-//! always ends), and names are capped at 255 bytes as RFC 1035 says.
+//! compression pointer must point strictly backwards of itself, and names
+//! are capped at 255 bytes as RFC 1035 says. Together these end every
+//! name: a run of pointers strictly descends, and a loop through labels
+//! grows the name past the cap.
 //! A malformed packet is a [`WireError`], never a panic.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -209,8 +211,8 @@ impl<'a> Reader<'a> {
                 0xc0 => {
                     let low = *self.packet.get(at + 1).ok_or(WireError::Truncated)?;
                     let target = usize::from(u16::from_be_bytes([len & 0x3f, low]));
-                    // Strictly backwards: each jump lowers `at`, so the
-                    // loop ends.
+                    // Strictly backwards: pointer chains descend, and a
+                    // cycle through labels hits MAX_NAME.
                     if target >= at {
                         return Err(WireError::BadPointer);
                     }
@@ -290,6 +292,9 @@ mod tests {
         assert_eq!(decode(&looped), Err(WireError::BadPointer));
         let forward = response(b"\xc0\x30\x00\x01", 1);
         assert_eq!(decode(&forward), Err(WireError::BadPointer));
+        // A label, then a pointer back to it: a cycle that grows the name.
+        let cycle = response(b"\x01a\xc0\x18\x00\x01", 1);
+        assert_eq!(decode(&cycle), Err(WireError::BadName));
         let mut query_only = ok.clone();
         query_only[2] = 0x01;
         assert_eq!(decode(&query_only), Err(WireError::NotResponse));
