@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dummy, tcp, Probe};
+use crate::probes::{dns, dummy, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +59,7 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
     let (program, args) = words.split_first().ok_or(NotNative::Empty)?;
     match program.rsplit('/').next().unwrap_or(program) {
         "check_tcp" => Ok(Probe::Tcp(Box::new(tcp::config::parse(args)?))),
+        "check_dns" => Ok(Probe::Dns(Box::new(dns::config::parse(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -84,6 +85,8 @@ mod tests {
             ),
             ("check_tcp -H 'db 1' -p 22 -e 'SSH-2.0'", Ok("tcp")),
             ("check_dummy 2 'disk full'", Ok("dummy")),
+            ("check_dns -H ok.test -s 127.0.0.1 -a 192.0.2.1", Ok("dns")),
+            ("check_dns -H ok.test", Err("no '-s' given")),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
             (
                 "check_tcp -H h -p 22 | cat",

@@ -12,6 +12,7 @@
 //! failures on our side (cannot fork, bad spec) to UNKNOWN.
 
 pub mod cmdline;
+pub mod dns;
 pub mod dummy;
 pub mod exec;
 pub mod tcp;
@@ -31,16 +32,20 @@ pub enum Probe {
     Dummy(dummy::Dummy),
     /// Native `check_tcp`.
     Tcp(Box<tcp::TcpProbe>),
+    /// Native `check_dns`.
+    Dns(Box<dns::DnsProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
-    /// The probe's name as the API reports it (`dummy`, `tcp`, `exec`).
+    /// The probe's name as the API reports it (`dummy`, `tcp`, `dns`,
+    /// `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
             Probe::Tcp(_) => "tcp",
+            Probe::Dns(_) => "dns",
             Probe::Exec(_) => "exec",
         }
     }
@@ -50,7 +55,7 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
-            Probe::Tcp(_) | Probe::Exec(_) => None,
+            Probe::Tcp(_) | Probe::Dns(_) | Probe::Exec(_) => None,
         }
     }
 
@@ -60,6 +65,7 @@ impl Probe {
         match self {
             Probe::Dummy(d) => d.result(),
             Probe::Tcp(t) => t.run(ctx).await,
+            Probe::Dns(d) => d.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
@@ -115,6 +121,10 @@ pub fn build_explained(
     match compiled {
         Ok(Probe::Tcp(t)) => (
             Arc::new(Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout)))),
+            None,
+        ),
+        Ok(Probe::Dns(d)) => (
+            Arc::new(Probe::Dns(Box::new(d.with_check_timeout(spec.timeout)))),
             None,
         ),
         Ok(probe) => (Arc::new(probe), None),

@@ -3,6 +3,7 @@
 
 mod config;
 mod daemon;
+mod probes_dns;
 mod probes_exec;
 mod probes_tcp;
 mod support;
