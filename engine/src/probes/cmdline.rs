@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dummy, tcp, Probe};
+use crate::probes::{dummy, icmp, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +59,8 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
     let (program, args) = words.split_first().ok_or(NotNative::Empty)?;
     match program.rsplit('/').next().unwrap_or(program) {
         "check_tcp" => Ok(Probe::Tcp(Box::new(tcp::config::parse(args)?))),
+        "check_ping" => Ok(Probe::Icmp(Box::new(icmp::config::parse_ping(args)?))),
+        "check_icmp" => Ok(Probe::Icmp(Box::new(icmp::config::parse_icmp(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -84,6 +86,20 @@ mod tests {
             ),
             ("check_tcp -H 'db 1' -p 22 -e 'SSH-2.0'", Ok("tcp")),
             ("check_dummy 2 'disk full'", Ok("dummy")),
+            (
+                "/usr/lib/nagios/plugins/check_ping -H 10.0.0.1 -w 200.0,20% -c 500.0,60% -p 5",
+                Ok("icmp"),
+            ),
+            (
+                "check_icmp -H 10.0.0.1 -w 200.0,20% -c 500.0,60%",
+                Ok("icmp"),
+            ),
+            ("check_icmp 10.0.0.1", Ok("icmp")),
+            (
+                "check_ping -H h -w 1,2% -c 3,4% -v",
+                Err("flag '-v' not understood"),
+            ),
+            ("check_icmp -H h -b 100", Err("flag '-b' not understood")),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
             (
                 "check_tcp -H h -p 22 | cat",

@@ -5,7 +5,7 @@
 //! flag is understood ([`cmdline::compile`]), the `exec` fallback (fork the
 //! plugin) otherwise. Probes run on the shard that owns the check, as tasks
 //! on its single-threaded runtime; [`ProbeContext`] is that shard's shared
-//! state (plugin process slots, defaults).
+//! state (plugin process slots, the ICMP socket, defaults).
 //!
 //! A probe failure is data, not an `Err`: every run ends in a
 //! [`CheckResult`]. Failures of the monitored target map to CRITICAL,
@@ -14,6 +14,7 @@
 pub mod cmdline;
 pub mod dummy;
 pub mod exec;
+pub mod icmp;
 pub mod tcp;
 
 use std::sync::Arc;
@@ -31,16 +32,19 @@ pub enum Probe {
     Dummy(dummy::Dummy),
     /// Native `check_tcp`.
     Tcp(Box<tcp::TcpProbe>),
+    /// Native `check_ping` and `check_icmp`.
+    Icmp(Box<icmp::IcmpProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
-    /// The probe's name as the API reports it (`dummy`, `tcp`, `exec`).
+    /// The probe's name as the API reports it (`dummy`, `tcp`, `icmp`, `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
             Probe::Tcp(_) => "tcp",
+            Probe::Icmp(_) => "icmp",
             Probe::Exec(_) => "exec",
         }
     }
@@ -50,7 +54,7 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
-            Probe::Tcp(_) | Probe::Exec(_) => None,
+            Probe::Tcp(_) | Probe::Icmp(_) | Probe::Exec(_) => None,
         }
     }
 
@@ -60,13 +64,15 @@ impl Probe {
         match self {
             Probe::Dummy(d) => d.result(),
             Probe::Tcp(t) => t.run(ctx).await,
+            Probe::Icmp(i) => i.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
 }
 
 /// Per-shard state shared by the probes of that shard. Cheap to clone: the
-/// plugin slots are shared behind an `Arc`.
+/// plugin slots and ICMP sockets are shared behind an `Arc` (clones share
+/// one socket, so keep them on the shard's runtime, where it was opened).
 #[derive(Debug, Clone)]
 pub struct ProbeContext {
     /// Timeout for checks that set none.
@@ -77,6 +83,8 @@ pub struct ProbeContext {
     /// ([`Settings::max_concurrent_exec`]); a forked check holds one permit
     /// while its process lives.
     pub exec_slots: Arc<Semaphore>,
+    /// The shard's ICMP socket, opened by the first ping check that runs.
+    pub icmp: Arc<icmp::socket::IcmpSockets>,
 }
 
 impl ProbeContext {
@@ -91,6 +99,7 @@ impl ProbeContext {
             default_timeout: settings.check_timeout,
             timeout_status: settings.timeout_status,
             exec_slots: Arc::new(Semaphore::new(slots)),
+            icmp: Arc::default(),
         }
     }
 }
@@ -115,6 +124,10 @@ pub fn build_explained(
     match compiled {
         Ok(Probe::Tcp(t)) => (
             Arc::new(Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout)))),
+            None,
+        ),
+        Ok(Probe::Icmp(i)) => (
+            Arc::new(Probe::Icmp(Box::new(i.with_check_timeout(spec.timeout)))),
             None,
         ),
         Ok(probe) => (Arc::new(probe), None),
