@@ -36,6 +36,10 @@ use super::packet::{self, Echo};
 /// of checks on one shard are not dropped before the receiver task runs.
 const RCVBUF: usize = 32 << 20;
 
+/// Source of identifiers and sequence numbers for every socket of the
+/// process: high 16 bits identifier, low 16 bits sequence.
+static NEXT_TOKEN: AtomicU32 = AtomicU32::new(0);
+
 /// Bytes of echo payload, as `ping`'s default 56.
 const PAYLOAD: usize = 56;
 
@@ -87,9 +91,6 @@ pub struct IcmpSocket {
     /// Raw socket: replies start with the IP header and carry our
     /// identifier.
     raw: bool,
-    /// Source of identifiers and sequence numbers: high 16 bits identifier,
-    /// low 16 bits sequence.
-    next: AtomicU32,
     waiting: Mutex<HashMap<Key, oneshot::Sender<Reply>>>,
 }
 
@@ -137,9 +138,6 @@ impl IcmpSocket {
         let socket = Arc::new(IcmpSocket {
             fd,
             raw,
-            // Start somewhere pid-dependent so two engines on one host
-            // (raw sockets see each other's replies) rarely collide.
-            next: AtomicU32::new(std::process::id().wrapping_mul(0x9e37_79b9)),
             waiting: Mutex::new(HashMap::new()),
         });
         tokio::spawn(receive(Arc::clone(&socket)));
@@ -152,7 +150,13 @@ impl IcmpSocket {
     /// The socket's send error (no route, buffer full for longer than the
     /// caller waits).
     pub async fn send(self: &Arc<Self>, peer: Ipv4Addr) -> io::Result<(InFlight, Instant)> {
-        let token = self.next.fetch_add(1, Ordering::Relaxed);
+        // Raw sockets each get a copy of every reply to the host, so the
+        // tokens are unique across the process's sockets (all shards), and
+        // offset by the pid so two engines on one host rarely collide.
+        let salt = std::process::id().wrapping_mul(0x9e37_79b9);
+        let token = NEXT_TOKEN
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(salt);
         let (ident, seq) = ((token >> 16) as u16, token as u16);
         let key = (peer, if self.raw { ident } else { 0 }, seq);
         let (tx, reply) = oneshot::channel();

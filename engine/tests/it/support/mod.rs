@@ -1,6 +1,7 @@
 //! Shared helpers: paths, the `vedette` binary, temporary directories,
 //! a running daemon; `probes` holds the probe tests' peers.
 
+pub mod netns;
 pub mod probes;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,221 @@
+//! Differential tests: the native `icmp` probe against the real
+//! `check_ping` and `check_icmp`, same command line, same target — the
+//! loopback, and a host in a test network namespace ([`Netns`]) made to
+//! lose packets with nftables.
+//!
+//! Both must agree on the exit status, the output (numbers masked) and
+//! the perfdata's labels, units and thresholds; the plugin and the native
+//! probe run at the same time, so a case costs one round, not two.
+
+use std::process::Command;
+use std::time::Duration;
+
+use vedette::check::{CheckResult, Status};
+use vedette::model::Settings;
+use vedette::plugin_output;
+use vedette::probes::exec::argv;
+use vedette::probes::{build, ProbeContext};
+
+use crate::support::netns::Netns;
+use crate::support::probes as support;
+
+/// Replaces every number (digits and dots) with `#`.
+fn mask(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() || (in_number && c == '.') {
+            if !in_number {
+                out.push('#');
+                in_number = true;
+            }
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Perfdata with each measured value reduced to its unit: labels, units,
+/// thresholds, min and max stay as printed.
+fn perf_shape(perfdata: &str) -> Vec<String> {
+    perfdata
+        .split_whitespace()
+        .map(|item| {
+            let (label, rest) = item.split_once('=').unwrap_or((item, ""));
+            let (value, fields) = rest.split_once(';').unwrap_or((rest, ""));
+            let uom = value.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+            format!("{label}=#{uom};{fields}")
+        })
+        .collect()
+}
+
+/// Runs `line` with the real plugin and natively, at the same time;
+/// asserts it compiled natively and both agree. Returns the native result.
+fn compare(line: &str) -> CheckResult {
+    let words = argv::split(line).expect("plain command line");
+    let plugin = crate::support::plugin(&words[0]);
+    let args = words[1..].to_vec();
+    let real = std::thread::spawn(move || {
+        Command::new(plugin)
+            .args(args)
+            .output()
+            .expect("run the plugin")
+    });
+    let native_line = format!("/usr/lib/nagios/plugins/{line}");
+    let (name, native) = support::run(&native_line, None, &Settings::default());
+    assert_eq!(name, "icmp", "{line} must compile natively");
+    let out = real.join().expect("plugin thread");
+    let status = Status::from_exit_code(out.status.code().unwrap_or(3));
+    let real = plugin_output::parse(status, &String::from_utf8_lossy(&out.stdout));
+    let show = format!("{line}\n  real:   {real:?}\n  native: {native:?}");
+    assert_eq!(native.status, real.status, "status of {show}");
+    assert_eq!(mask(&native.output), mask(&real.output), "output of {show}");
+    assert_eq!(
+        perf_shape(&native.perfdata),
+        perf_shape(&real.perfdata),
+        "perfdata of {show}"
+    );
+    native
+}
+
+/// Both plugins' lines for `host` with `ping` and `icmp` arguments.
+fn both(host: &str, ping: &str, icmp: &str, want: Status) {
+    let lines = [
+        format!("check_ping -H {host} {ping}"),
+        format!("check_icmp -H {host} {icmp}"),
+    ];
+    let runs: Vec<_> = lines
+        .into_iter()
+        .map(|line| std::thread::spawn(move || (compare(&line).status, line)))
+        .collect();
+    for run in runs {
+        let (status, line) = run.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        assert_eq!(status, want, "{line}");
+    }
+}
+
+const THRESHOLDS: &str = "-w 200.0,20% -c 500.0,60%";
+
+#[test]
+fn loopback_up_is_ok() {
+    both(
+        "127.0.0.1",
+        &format!("{THRESHOLDS} -p 3"),
+        THRESHOLDS,
+        Status::Ok,
+    );
+}
+
+#[test]
+fn namespace_host_up_is_ok() {
+    let ns = Netns::new();
+    both(
+        &ns.peer.to_string(),
+        &format!("{THRESHOLDS} -p 3"),
+        THRESHOLDS,
+        Status::Ok,
+    );
+}
+
+#[test]
+fn all_echoes_dropped_is_critical() {
+    let ns = Netns::new();
+    ns.filter_input("icmp type echo-request drop");
+    both(
+        &ns.peer.to_string(),
+        &format!("{THRESHOLDS} -p 3 -t 3"),
+        &format!("{THRESHOLDS} -n 3"),
+        Status::Critical,
+    );
+}
+
+#[test]
+fn unreachable_host_is_critical() {
+    let ns = Netns::new();
+    ns.filter_input("drop");
+    both(
+        &ns.peer.to_string(),
+        &format!("{THRESHOLDS} -p 2 -t 2"),
+        &format!("{THRESHOLDS} -n 2 -t 2"),
+        Status::Critical,
+    );
+}
+
+/// 60 % random loss over 20+ packets: some get through and some do not
+/// (each of the other outcomes has odds below 1 in 10,000), so with
+/// warning at 1 % and critical at 100 % both plugins say WARNING.
+#[test]
+fn random_loss_is_warning() {
+    let ns = Netns::new();
+    ns.filter_input("icmp type echo-request numgen random mod 100 < 60 drop");
+    both(
+        &ns.peer.to_string(),
+        "-w 50.0,1% -c 100.0,100% -p 20 -t 22",
+        "-w 50,1% -c 100,100% -n 20",
+        Status::Warning,
+    );
+}
+
+/// Many checks on one shard share its one socket: each gets its own
+/// replies, answered and dropped hosts side by side.
+#[test]
+fn one_socket_serves_concurrent_checks() {
+    let up = Netns::new();
+    let down = Netns::new();
+    down.filter_input("icmp type echo-request drop");
+    let settings = Settings::default();
+    let ctx = ProbeContext::new(&settings);
+    let lines: Vec<(String, Status)> = [
+        ("127.0.0.1".to_string(), Status::Ok),
+        (up.peer.to_string(), Status::Ok),
+        (down.peer.to_string(), Status::Critical),
+    ]
+    .into_iter()
+    .flat_map(|(host, want)| {
+        (0..4).map(move |_| (format!("check_icmp -H {host} -n 4 -c 500,60%"), want))
+    })
+    .collect();
+    let probes: Vec<_> = lines
+        .iter()
+        .map(|(line, _)| {
+            build(
+                &support::spec(line, Some(Duration::from_secs(20))),
+                &settings,
+            )
+        })
+        .collect();
+    let results = support::runtime().block_on(async {
+        let runs = probes.iter().map(|p| p.run(&ctx));
+        let mut out = Vec::new();
+        for r in join_all(runs.collect()).await {
+            out.push(r);
+        }
+        out
+    });
+    for ((line, want), got) in lines.iter().zip(results) {
+        assert_eq!(got.status, *want, "{line}: {got:?}");
+    }
+}
+
+/// Polls all futures together on the current task (no `futures` crate).
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (f, slot) in futures.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none() {
+                if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                    *slot = Some(v);
+                }
+            }
+        }
+        if done.iter().all(Option::is_some) {
+            std::task::Poll::Ready(done.iter_mut().filter_map(Option::take).collect())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}

@@ -1,0 +1,125 @@
+//! A throwaway network namespace for ICMP tests: `vt-<pid>-<n>`, joined
+//! to the test's namespace by a veth pair addressed in a 10.200.X.Y/30 of
+//! its own, torn down on drop.
+//!
+//! Tests only ever send to [`Netns::peer`] (inside the namespace) or to
+//! loopback; packet loss is made with nftables rules inside the namespace,
+//! so nothing outside it is touched. Needs root (or CAP_NET_ADMIN) and
+//! iproute2 + nftables; when any step fails the test fails, naming it.
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A network namespace with a veth link to ours.
+pub struct Netns {
+    /// The namespace's name.
+    pub name: String,
+    /// Our end of the veth pair.
+    host_if: String,
+    /// The namespace's address on the link: the host the tests ping.
+    pub peer: Ipv4Addr,
+}
+
+/// Runs `program args`, panicking with its stderr and a hint on failure.
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}): install iproute2 and nftables (.ci/deps)")
+        });
+    assert!(
+        out.status.success(),
+        "`{program} {}` failed ({}): {} — ICMP tests need root, iproute2 and nftables",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
+impl Netns {
+    /// Creates the namespace, the veth pair and the addresses, and brings
+    /// `lo` and both ends up.
+    pub fn new() -> Netns {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let pid = std::process::id();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        // The /30 from the pid and the counter: 10.200.X.(4k+1, 4k+2).
+        let slot = (pid % 64) * 64 + (n % 64);
+        let (x, k) = ((slot / 64 % 256) as u8, (slot % 64) as u8);
+        let local = Ipv4Addr::new(10, 200, x, 4 * k + 1);
+        let peer = Ipv4Addr::new(10, 200, x, 4 * k + 2);
+        let ns = Netns {
+            name: format!("vt-{pid}-{n}"),
+            host_if: format!("vt{pid}h{n}"),
+            peer,
+        };
+        let peer_if = format!("vt{pid}p{n}");
+        run("ip", &["netns", "add", &ns.name]);
+        run(
+            "ip",
+            &[
+                "link",
+                "add",
+                &ns.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &peer_if,
+            ],
+        );
+        run("ip", &["link", "set", &peer_if, "netns", &ns.name]);
+        run(
+            "ip",
+            &["addr", "add", &format!("{local}/30"), "dev", &ns.host_if],
+        );
+        run("ip", &["link", "set", &ns.host_if, "up"]);
+        let inside = |args: &[&str]| {
+            let mut all = vec!["-n", ns.name.as_str()];
+            all.extend_from_slice(args);
+            run("ip", &all);
+        };
+        inside(&["addr", "add", &format!("{peer}/30"), "dev", &peer_if]);
+        inside(&["link", "set", &peer_if, "up"]);
+        inside(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs `nft` with `args` inside the namespace.
+    pub fn nft(&self, args: &[&str]) {
+        let mut all = vec!["netns", "exec", self.name.as_str(), "nft"];
+        all.extend_from_slice(args);
+        run("ip", &all);
+    }
+
+    /// Adds an input filter chain to the namespace and `rule` to it
+    /// (e.g. `icmp type echo-request drop`).
+    pub fn filter_input(&self, rule: &str) {
+        self.nft(&["add", "table", "inet", "t"]);
+        self.nft(&[
+            "add",
+            "chain",
+            "inet",
+            "t",
+            "c",
+            "{ type filter hook input priority 0; }",
+        ]);
+        let mut args = vec!["add", "rule", "inet", "t", "c"];
+        args.extend(rule.split_whitespace());
+        self.nft(&args);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting one end of a veth deletes both; then the namespace.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
