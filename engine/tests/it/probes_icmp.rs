@@ -1,7 +1,7 @@
 //! Differential tests: the native `icmp` probe against the real
 //! `check_ping` and `check_icmp`, same command line, same target — the
 //! loopback, and a host in a test network namespace ([`Netns`]) made to
-//! lose packets with nftables.
+//! lose packets with nftables or answer late (`SlowEcho`).
 //!
 //! Both must agree on the exit status, the output (numbers masked) and
 //! the perfdata's labels, units and thresholds; the plugin and the native
@@ -154,6 +154,19 @@ fn random_loss_is_warning() {
         &ns.peer.to_string(),
         "-w 50.0,1% -c 100.0,100% -p 20 -t 22",
         "-w 50,1% -c 100,100% -n 20",
+        Status::Warning,
+    );
+}
+
+/// Replies 300 ms late cross the 200 ms warning, not the 500 ms critical.
+#[test]
+fn slow_replies_are_warning() {
+    let ns = Netns::new();
+    let _echo = ns.slow_echo(Duration::from_millis(300));
+    both(
+        &ns.peer.to_string(),
+        &format!("{THRESHOLDS} -p 3"),
+        &format!("{THRESHOLDS} -n 3"),
         Status::Warning,
     );
 }

@@ -171,11 +171,14 @@ impl IcmpProbe {
                 next_send += PING_INTERVAL;
                 continue;
             }
+            let until = next_send.min(limit);
+            if pending.is_empty() {
+                // All answered (or unsendable): `ping` idles to its next send.
+                tokio::time::sleep_until(until.into()).await;
+                continue;
+            }
             let want = self.packets as usize;
-            collect(&mut pending, &mut round, next_send.min(limit), |r| {
-                r.rtts.len() >= want
-            })
-            .await;
+            collect(&mut pending, &mut round, until, |r| r.rtts.len() >= want).await;
         }
         round
     }

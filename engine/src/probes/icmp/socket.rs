@@ -36,6 +36,9 @@ use super::packet::{self, Echo};
 /// of checks on one shard are not dropped before the receiver task runs.
 const RCVBUF: usize = 32 << 20;
 
+/// Datagrams (or read errors) handled before the receiver task yields.
+const READ_BUDGET: u32 = 256;
+
 /// Source of identifiers and sequence numbers for every socket of the
 /// process: high 16 bits identifier, low 16 bits sequence.
 static NEXT_TOKEN: AtomicU32 = AtomicU32::new(0);
@@ -192,23 +195,28 @@ impl IcmpSocket {
 
 /// The receiver task: reads every datagram of the socket until the
 /// runtime shuts down. Read errors (ICMP errors queued on the socket) are
-/// skipped, never fatal.
+/// skipped, never fatal. It yields to the shard's checks every
+/// [`READ_BUDGET`] reads, so a flood of packets cannot stall the shard.
 async fn receive(socket: Arc<IcmpSocket>) {
     let mut buf = vec![0u8; 65536];
     loop {
         let Ok(mut guard) = socket.fd.readable().await else {
             return;
         };
-        loop {
+        let mut budget = READ_BUDGET;
+        while budget > 0 {
+            budget -= 1;
             match guard.try_io(|fd| fd.get_ref().recv_from(&mut buf)) {
                 Ok(Ok((n, SocketAddr::V4(from)))) => {
                     socket.deliver(&buf[..n], *from.ip(), Instant::now());
                 }
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(_)) => {}
+                Ok(Ok(_)) | Ok(Err(_)) => {}
                 Err(_would_block) => break,
             }
+        }
+        if budget == 0 {
+            drop(guard);
+            tokio::task::yield_now().await;
         }
     }
 }

@@ -4,12 +4,19 @@
 //!
 //! Tests only ever send to [`Netns::peer`] (inside the namespace) or to
 //! loopback; packet loss is made with nftables rules inside the namespace,
-//! so nothing outside it is touched. Needs root (or CAP_NET_ADMIN) and
+//! or delay with a userspace responder inside it ([`SlowEcho`]), so
+//! nothing outside it is touched. Needs root (or CAP_NET_ADMIN) and
 //! iproute2 + nftables; when any step fails the test fails, naming it.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
 
 /// A network namespace with a veth link to ours.
 pub struct Netns {
@@ -121,5 +128,103 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .output();
+    }
+}
+
+/// A userspace echo responder inside a namespace that answers every echo
+/// request after a delay (the kernel's own answers switched off with
+/// `net.ipv4.icmp_echo_ignore_all=1`). Stops when dropped.
+pub struct SlowEcho {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Netns {
+    /// Starts a [`SlowEcho`] answering after `delay`.
+    pub fn slow_echo(&self, delay: Duration) -> SlowEcho {
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.name,
+                "sysctl",
+                "-qw",
+                "net.ipv4.icmp_echo_ignore_all=1",
+            ],
+        );
+        let netns = std::fs::File::open(format!("/run/netns/{}", self.name))
+            .expect("open the namespace handle");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            // SAFETY: setns(2) on an open namespace descriptor; it moves
+            // only this thread, which never leaves the namespace.
+            let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
+                .expect("raw ICMP socket in the namespace");
+            let socket = UdpSocket::from(socket);
+            socket
+                .set_read_timeout(Some(Duration::from_millis(5)))
+                .expect("read timeout");
+            ready_tx.send(()).expect("ready");
+            answer_late(&socket, delay, &stopping);
+        });
+        ready_rx.recv().expect("responder started");
+        SlowEcho {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+/// The responder's loop: queue each echo request, send its reply when due.
+fn answer_late(socket: &UdpSocket, delay: Duration, stop: &AtomicBool) {
+    let mut due: Vec<(Instant, Vec<u8>, SocketAddr)> = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let ihl = usize::from(buf[0] & 0x0f) * 4;
+            let icmp = &buf[ihl.min(n)..n];
+            if icmp.len() >= 8 && icmp[0] == 8 {
+                let mut reply = icmp.to_vec();
+                reply[0] = 0;
+                reply[2..4].copy_from_slice(&[0, 0]);
+                let sum = checksum(&reply).to_be_bytes();
+                reply[2..4].copy_from_slice(&sum);
+                due.push((Instant::now() + delay, reply, from));
+            }
+        }
+        let now = Instant::now();
+        due.retain(|(at, reply, to)| {
+            if *at > now {
+                return true;
+            }
+            let _ = socket.send_to(reply, to);
+            false
+        });
+    }
+}
+
+/// The Internet checksum (RFC 1071).
+fn checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+impl Drop for SlowEcho {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
