@@ -16,7 +16,7 @@ use vedette::plugin_output;
 use vedette::probes::exec::argv;
 use vedette::probes::{build, ProbeContext};
 
-use crate::support::netns::Netns;
+use crate::support::netns::{self, Netns};
 use crate::support::probes as support;
 
 /// Replaces every number (digits and dots) with `#`.
@@ -231,4 +231,50 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
         }
     })
     .await
+}
+
+/// Without CAP_NET_RAW the probe falls back to an unprivileged datagram
+/// socket (the kernel then picks the identifier, so replies are told
+/// apart by sequence); when `ping_group_range` forbids that too, the
+/// check is UNKNOWN and says how to fix it.
+#[test]
+fn without_net_raw_uses_datagram_sockets_or_says_why_not() {
+    let run_unprivileged = |ns: &Netns| {
+        let name = ns.name.clone();
+        let peer = ns.peer;
+        std::thread::spawn(move || {
+            netns::enter_without_net_raw(&name);
+            let settings = Settings::default();
+            let ctx = ProbeContext::new(&settings);
+            let lines = [
+                "check_icmp -H 127.0.0.1 -n 3".to_string(),
+                format!("check_icmp -H {peer} -n 3"),
+                format!("check_ping -H {peer} -w 200.0,20% -c 500.0,60% -p 2"),
+            ];
+            let probes: Vec<_> = lines
+                .iter()
+                .map(|l| build(&support::spec(l, None), &settings))
+                .collect();
+            support::runtime().block_on(join_all(probes.iter().map(|p| p.run(&ctx)).collect()))
+        })
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    };
+    let ns = Netns::new();
+    ns.sysctl("net.ipv4.ping_group_range=0 2147483647");
+    for r in run_unprivileged(&ns) {
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert!(
+            mask(&r.output).contains("lost #%") || mask(&r.output).contains("loss = #%"),
+            "{r:?}"
+        );
+    }
+    ns.sysctl("net.ipv4.ping_group_range=1 0");
+    for r in run_unprivileged(&ns) {
+        assert_eq!(r.status, Status::Unknown, "{r:?}");
+        assert!(
+            r.output.contains("CAP_NET_RAW") && r.output.contains("net.ipv4.ping_group_range"),
+            "{r:?}"
+        );
+    }
 }

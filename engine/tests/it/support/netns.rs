@@ -142,27 +142,13 @@ pub struct SlowEcho {
 impl Netns {
     /// Starts a [`SlowEcho`] answering after `delay`.
     pub fn slow_echo(&self, delay: Duration) -> SlowEcho {
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &self.name,
-                "sysctl",
-                "-qw",
-                "net.ipv4.icmp_echo_ignore_all=1",
-            ],
-        );
-        let netns = std::fs::File::open(format!("/run/netns/{}", self.name))
-            .expect("open the namespace handle");
+        self.sysctl("net.ipv4.icmp_echo_ignore_all=1");
+        let name = self.name.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            // SAFETY: setns(2) on an open namespace descriptor; it moves
-            // only this thread, which never leaves the namespace.
-            let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            enter(&name);
             let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
                 .expect("raw ICMP socket in the namespace");
             let socket = UdpSocket::from(socket);
@@ -227,4 +213,71 @@ impl Drop for SlowEcho {
             let _ = thread.join();
         }
     }
+}
+
+impl Netns {
+    /// Sets a sysctl (`key=value`) inside the namespace.
+    pub fn sysctl(&self, setting: &str) {
+        run(
+            "ip",
+            &["netns", "exec", &self.name, "sysctl", "-qw", setting],
+        );
+    }
+}
+
+/// Moves the calling thread into namespace `name` for good and drops
+/// `CAP_NET_RAW` from it, as an unprivileged engine would run: call it on
+/// a thread of its own.
+pub fn enter_without_net_raw(name: &str) {
+    enter(name);
+    drop_net_raw();
+}
+
+/// Moves the calling thread into namespace `name`, for good.
+fn enter(name: &str) {
+    let netns =
+        std::fs::File::open(format!("/run/netns/{name}")).expect("open the namespace handle");
+    // SAFETY: setns(2) on an open namespace descriptor; it moves only the
+    // calling thread, which its caller dedicates to the namespace.
+    let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+}
+
+/// `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Clears `CAP_NET_RAW` from the calling thread's effective and permitted
+/// sets (capabilities are per thread on Linux).
+fn drop_net_raw() {
+    const VERSION_3: u32 = 0x2008_0522;
+    const CAP_NET_RAW: u32 = 13;
+    let mut header = CapHeader {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget(2) with a version-3 header and the two data structs
+    // that version fills; both outlive the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    assert_eq!(rc, 0, "capget: {}", std::io::Error::last_os_error());
+    let bit = 1u32 << CAP_NET_RAW;
+    data[0].effective &= !bit;
+    data[0].permitted &= !bit;
+    // SAFETY: capset(2) with the same header and data layout; pid 0 is
+    // the calling thread.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
 }
