@@ -158,6 +158,25 @@ fn random_loss_is_warning() {
     );
 }
 
+#[test]
+fn ipv6_loopback_up_is_ok() {
+    both("::1", &format!("{THRESHOLDS} -p 2"), THRESHOLDS, Status::Ok);
+}
+
+#[test]
+fn ipv6_namespace_host_up_then_dropped() {
+    let ns = Netns::new();
+    let host = ns.peer6.to_string();
+    both(&host, &format!("{THRESHOLDS} -p 2"), THRESHOLDS, Status::Ok);
+    ns.filter_input("icmpv6 type echo-request drop");
+    both(
+        &host,
+        &format!("{THRESHOLDS} -p 2 -t 2"),
+        &format!("{THRESHOLDS} -n 2 -t 2"),
+        Status::Critical,
+    );
+}
+
 /// Replies 300 ms late cross the 200 ms warning, not the 500 ms critical.
 #[test]
 fn slow_replies_are_warning() {

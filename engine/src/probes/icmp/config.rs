@@ -2,16 +2,19 @@
 //! 2.3), read into an [`IcmpProbe`].
 //!
 //! Only what the native probe reproduces exactly is accepted:
-//! - `check_ping -H HOST -w RTA,PL% -c RTA,PL% [-p N] [-t S] [-4]`;
-//! - `check_icmp [-H] HOST [-w RTA[,PL%]] [-c RTA[,PL%]] [-n|-p N] [-t S]`.
+//! - `check_ping -H HOST -w RTA,PL% -c RTA,PL% [-p N] [-t S] [-4|-6]`;
+//! - `check_icmp [-H] HOST [-w RTA[,PL%]] [-c RTA[,PL%]] [-n|-p N] [-t S]
+//!   [-4|-6]`.
 //!
 //! One host, one flag per word, values following the flag or attached
 //! (`-p5`). Everything else — several hosts, `-i`/`-I`/`-b`/`-l`/`-m`/`-s`,
-//! `-6`, `-v`, unit suffixes, octal or hex numbers, values the plugin
-//! would reject — is [`NotNative`] and the real plugin runs.
+//! `-v`, unit suffixes, octal or hex numbers, a literal of the other
+//! family than `-4`/`-6`, values the plugin would reject — is
+//! [`NotNative`] and the real plugin runs.
 
 use crate::probes::cmdline::NotNative;
 
+use super::packet::Version;
 use super::{Flavour, IcmpProbe, Limits};
 
 /// check_ping's `DEFAULT_MAX_PACKETS`.
@@ -40,9 +43,10 @@ pub fn parse_ping(args: &[String]) -> Result<IcmpProbe, NotNative> {
     let (mut warn, mut crit) = (None, None);
     let mut packets = PING_PACKETS;
     let mut timeout_s = DEFAULT_TIMEOUT_S;
+    let mut family = None;
     let mut words = args.iter();
     while let Some(word) = words.next() {
-        if word == "-4" {
+        if family_flag(word, &mut family)? {
             continue;
         }
         let (flag, value) = flag_value(word, "Hwcpt", &mut words)?;
@@ -56,7 +60,7 @@ pub fn parse_ping(args: &[String]) -> Result<IcmpProbe, NotNative> {
             _ => return Err(NotNative::Flag(word.clone())),
         }
     }
-    let host = host.ok_or(NotNative::Missing("-H"))?;
+    let host = with_family(host.ok_or(NotNative::Missing("-H"))?, family)?;
     let warn = warn.ok_or(NotNative::Missing("-w"))?;
     let crit = crit.ok_or(NotNative::Missing("-c"))?;
     if crit.rta_ms < warn.rta_ms || crit.pl < warn.pl {
@@ -88,8 +92,12 @@ pub fn parse_icmp(args: &[String]) -> Result<IcmpProbe, NotNative> {
     let (mut warn, mut crit) = (ICMP_WARN, ICMP_CRIT);
     let mut packets = ICMP_PACKETS;
     let mut timeout_s = DEFAULT_TIMEOUT_S;
+    let mut family = None;
     let mut words = args.iter();
     while let Some(word) = words.next() {
+        if family_flag(word, &mut family)? {
+            continue;
+        }
         if !word.starts_with('-') {
             if host.is_some() {
                 return Err(NotNative::Arguments("check_icmp with several hosts"));
@@ -115,7 +123,7 @@ pub fn parse_icmp(args: &[String]) -> Result<IcmpProbe, NotNative> {
             _ => return Err(NotNative::Flag(word.clone())),
         }
     }
-    let host = host.ok_or(NotNative::Missing("-H"))?;
+    let host = with_family(host.ok_or(NotNative::Missing("-H"))?, family)?;
     // "stupid users should be able to give whatever thresholds they want":
     // the plugin lowers warning to critical.
     warn.rta_ms = warn.rta_ms.min(crit.rta_ms);
@@ -128,6 +136,41 @@ pub fn parse_icmp(args: &[String]) -> Result<IcmpProbe, NotNative> {
         warn,
         crit,
     ))
+}
+
+/// Reads `-4`/`-6` into `family`; `true` when `word` was one. Both given
+/// is left to the plugin.
+fn family_flag(word: &str, family: &mut Option<Version>) -> Result<bool, NotNative> {
+    let version = match word {
+        "-4" => Version::V4,
+        "-6" => Version::V6,
+        _ => return Ok(false),
+    };
+    if family.is_some_and(|f| f != version) {
+        return Err(NotNative::Arguments("both -4 and -6 given"));
+    }
+    *family = Some(version);
+    Ok(true)
+}
+
+/// The host with its family; a literal of the other family than the
+/// flag asks for stays with the plugin.
+fn with_family(
+    host: Box<str>,
+    family: Option<Version>,
+) -> Result<(Box<str>, Option<Version>), NotNative> {
+    let literal = host.parse::<std::net::IpAddr>().ok();
+    let clash = match (literal, family) {
+        (Some(ip), Some(Version::V4)) => ip.is_ipv6(),
+        (Some(ip), Some(Version::V6)) => ip.is_ipv4(),
+        _ => false,
+    };
+    if clash {
+        return Err(NotNative::Arguments(
+            "address of the other family than -4/-6",
+        ));
+    }
+    Ok((host, family))
 }
 
 /// Splits `-xVALUE` / `-x VALUE` for the short flags in `known`.
@@ -159,10 +202,12 @@ fn bad_value(flag: &str, value: &str) -> NotNative {
     }
 }
 
-/// One IPv4 literal or name; lists (`a,b`), IPv6 literals and empty
-/// values stay with the plugin.
+/// One IP literal or name; lists (`a,b`), bracketed or scoped IPv6
+/// (`fe80::1%eth0`) and empty values stay with the plugin.
 fn one_host(flag: &str, value: &str) -> Result<Box<str>, NotNative> {
-    if value.is_empty() || value.contains([',', ':', ' ', '/']) || value.starts_with('-') {
+    let odd = value.contains([',', ' ', '/', '[', '%']) || value.starts_with('-');
+    let v6_literal = value.parse::<std::net::Ipv6Addr>().is_ok();
+    if value.is_empty() || odd || (value.contains(':') && !v6_literal) {
         return Err(bad_value(flag, value));
     }
     Ok(value.into())
@@ -234,7 +279,7 @@ mod tests {
     fn reads_check_ping() {
         let p = parse_ping(&args("-H 10.0.0.1 -w 200.0,20% -c 500.0,60% -p 3 -t 4 -4"))
             .expect("native");
-        assert_eq!(&*p.host, "10.0.0.1");
+        assert_eq!((&*p.host, p.family), ("10.0.0.1", Some(Version::V4)));
         assert_eq!((p.packets, p.timeout_s), (3, 4));
         assert_eq!((p.warn.rta_ms, p.warn.pl), (200.0, 20));
         assert_eq!((p.crit.rta_ms, p.crit.pl), (500.0, 60));
@@ -251,7 +296,8 @@ mod tests {
         // Warning is lowered to critical, as the plugin does.
         assert_eq!((p.warn.rta_ms, p.warn.pl), (50.0, 5));
         assert_eq!((p.crit.rta_ms, p.crit.pl), (50.0, 5));
-        let p = parse_icmp(&args("-H h -c 900")).expect("native");
+        let p = parse_icmp(&args("-6 -H ::1 -c 900")).expect("native");
+        assert_eq!((&*p.host, p.family), ("::1", Some(Version::V6)));
         assert_eq!((p.warn.rta_ms, p.warn.pl), (200.0, 40));
         assert_eq!((p.crit.rta_ms, p.crit.pl), (900.0, 80));
     }
@@ -259,7 +305,11 @@ mod tests {
     #[test]
     fn leaves_the_rest_to_the_plugin() {
         let ping: &[(&str, &str)] = &[
-            ("-H h -w 1,2% -c 3,4% -6", "flag '-6' not understood"),
+            (
+                "-H ::1 -w 1,2% -c 3,4% -4",
+                "address of the other family than -4/-6",
+            ),
+            ("-H h -w 1,2% -c 3,4% -4 -6", "both -4 and -6 given"),
             ("-H h -w 1,2% -c 3,4% -L", "flag '-L' not understood"),
             ("h 1 2% 3 4%", "flag 'h' not understood"),
             (
@@ -289,6 +339,11 @@ mod tests {
         }
         let icmp: &[(&str, &str)] = &[
             ("-H h -i 100", "flag '-i' not understood"),
+            ("-6 -H 10.0.0.1", "address of the other family than -4/-6"),
+            (
+                "-H fe80::1%eth0",
+                "value 'fe80::1%eth0' of '-H' not reproduced natively",
+            ),
             ("a b", "check_icmp with several hosts"),
             ("-H h -n 21", "value '21' of '-n' not reproduced natively"),
             (

@@ -10,8 +10,9 @@
 //!   are in), then waits for stragglers until `P * (80 ms + crit_rta) +
 //!   crit_rta` after the start, or `-t` seconds if that comes first.
 //!
-//! IPv4 only; ICMP errors (host unreachable) count as loss, where the
-//! plugins name them.
+//! IPv4 and IPv6: a literal address picks its family, a name resolves to
+//! IPv4 unless `-6` is given. ICMP errors (host unreachable) count as
+//! loss, where the plugins name them.
 
 pub mod config;
 mod packet;
@@ -19,7 +20,7 @@ pub mod report;
 pub mod socket;
 
 use std::future::{poll_fn, Future};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -29,6 +30,7 @@ use crate::check::{CheckResult, Status};
 use crate::plugin_output;
 use crate::probes::ProbeContext;
 
+use packet::Version;
 use report::Round;
 use socket::{IcmpSocket, InFlight};
 
@@ -60,6 +62,8 @@ pub struct Limits {
 pub struct IcmpProbe {
     flavour: Flavour,
     host: Box<str>,
+    /// `-4`/`-6`, if given.
+    family: Option<Version>,
     packets: u32,
     /// The plugin's own time limit, whole seconds (after check_ping's
     /// adjustment).
@@ -73,7 +77,7 @@ pub struct IcmpProbe {
 impl IcmpProbe {
     fn new(
         flavour: Flavour,
-        host: Box<str>,
+        (host, family): (Box<str>, Option<Version>),
         packets: u32,
         timeout_s: u32,
         warn: Limits,
@@ -82,6 +86,7 @@ impl IcmpProbe {
         IcmpProbe {
             flavour,
             host,
+            family,
             packets,
             timeout_s,
             warn,
@@ -126,7 +131,11 @@ impl IcmpProbe {
             };
             return (Status::Unknown, text);
         };
-        let socket = match ctx.icmp.v4().await {
+        let version = match peer {
+            IpAddr::V4(_) => Version::V4,
+            IpAddr::V6(_) => Version::V6,
+        };
+        let socket = match ctx.icmp.get(version).await {
             Ok(socket) => socket,
             Err(text) => return (Status::Unknown, text),
         };
@@ -144,20 +153,19 @@ impl IcmpProbe {
         }
     }
 
-    /// The first IPv4 address of the host.
-    async fn resolve(&self) -> Option<Ipv4Addr> {
-        if let Ok(ip) = self.host.parse::<Ipv4Addr>() {
+    /// The literal address, or the name's first address of the family
+    /// (IPv4 unless `-6`).
+    async fn resolve(&self) -> Option<IpAddr> {
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
             return Some(ip);
         }
+        let want_v6 = self.family == Some(Version::V6);
         let mut found = tokio::net::lookup_host((&*self.host, 0)).await.ok()?;
-        found.find_map(|a| match a.ip() {
-            IpAddr::V4(v4) => Some(v4),
-            IpAddr::V6(_) => None,
-        })
+        found.find_map(|a| (a.is_ipv6() == want_v6).then_some(a.ip()))
     }
 
     /// `ping -c P -w T`: a request a second until `P` replies or `limit`.
-    async fn ping_round(&self, socket: &Arc<IcmpSocket>, peer: Ipv4Addr, limit: Instant) -> Round {
+    async fn ping_round(&self, socket: &Arc<IcmpSocket>, peer: IpAddr, limit: Instant) -> Round {
         let mut round = Round::default();
         let mut pending = Vec::new();
         let mut next_send = Instant::now();
@@ -188,7 +196,7 @@ impl IcmpProbe {
     async fn icmp_round(
         &self,
         socket: &Arc<IcmpSocket>,
-        peer: Ipv4Addr,
+        peer: IpAddr,
         start: Instant,
         limit: Instant,
     ) -> Round {
@@ -216,7 +224,7 @@ type Pending = (InFlight, Instant);
 /// Sends one request; a send error counts as a lost packet, as in `ping`.
 async fn send(
     socket: &Arc<IcmpSocket>,
-    peer: Ipv4Addr,
+    peer: IpAddr,
     round: &mut Round,
     pending: &mut Vec<Pending>,
 ) {

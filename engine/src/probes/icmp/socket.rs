@@ -1,9 +1,10 @@
 //! The shard's one ICMP socket, shared by every ping check of the shard.
 //!
 //! Ground rules:
-//! - One [`IcmpSocket`] per shard (IPv4), opened lazily by the first check
-//!   that runs, inside the shard's runtime ([`IcmpSockets::v4`]), because
-//!   the context is built on the main thread and only then moved in.
+//! - One [`IcmpSocket`] per shard and address family, opened lazily by the
+//!   first check that needs it, inside the shard's runtime
+//!   ([`IcmpSockets::get`]), because the context is built on the main
+//!   thread and only then moved in.
 //! - Checks [`send`](IcmpSocket::send) echo requests and await a
 //!   [`Reply`]; one receiver task per socket reads every datagram and
 //!   hands it to the check waiting on its key (peer, identifier,
@@ -20,7 +21,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,7 +31,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{oneshot, OnceCell};
 
-use super::packet::{self, Echo};
+use super::packet::{self, Echo, Version};
 
 /// Receive buffer asked for: 32 MiB, so bursts of replies from thousands
 /// of checks on one shard are not dropped before the receiver task runs.
@@ -51,17 +52,22 @@ const PAYLOAD: usize = 56;
 #[derive(Debug, Default)]
 pub struct IcmpSockets {
     v4: OnceCell<Result<Arc<IcmpSocket>, String>>,
+    v6: OnceCell<Result<Arc<IcmpSocket>, String>>,
 }
 
 impl IcmpSockets {
-    /// The shard's IPv4 socket; must be called inside the shard's runtime.
+    /// The shard's socket for `version`; must be called inside the shard's
+    /// runtime.
     ///
     /// # Errors
     /// The text for the check's UNKNOWN output when no ICMP socket may be
     /// opened (no `CAP_NET_RAW` and not in `net.ipv4.ping_group_range`).
-    pub async fn v4(&self) -> Result<Arc<IcmpSocket>, String> {
-        self.v4
-            .get_or_init(|| async { IcmpSocket::open_v4().map_err(|e| open_error(&e)) })
+    pub async fn get(&self, version: Version) -> Result<Arc<IcmpSocket>, String> {
+        let cell = match version {
+            Version::V4 => &self.v4,
+            Version::V6 => &self.v6,
+        };
+        cell.get_or_init(|| async { IcmpSocket::open(version).map_err(|e| open_error(&e)) })
             .await
             .clone()
     }
@@ -77,7 +83,7 @@ fn open_error(e: &io::Error) -> String {
 
 /// Key of an echo request in flight: the peer, the identifier (0 on
 /// datagram sockets) and the sequence number.
-type Key = (Ipv4Addr, u16, u16);
+type Key = (IpAddr, u16, u16);
 
 /// What a check learns about one of its echo requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +97,9 @@ pub struct Reply {
 /// those are plain `sendto(2)`/`recvfrom(2)`, right for ICMP sockets too.
 pub struct IcmpSocket {
     fd: AsyncFd<UdpSocket>,
-    /// Raw socket: replies start with the IP header and carry our
-    /// identifier.
+    version: Version,
+    /// Raw socket: replies carry our identifier (and, on IPv4, start with
+    /// the IP header).
     raw: bool,
     waiting: Mutex<HashMap<Key, oneshot::Sender<Reply>>>,
 }
@@ -100,6 +107,7 @@ pub struct IcmpSocket {
 impl std::fmt::Debug for IcmpSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IcmpSocket")
+            .field("version", &self.version)
             .field("raw", &self.raw)
             .field("in_flight", &self.waiting.lock().len())
             .finish()
@@ -124,13 +132,14 @@ impl Drop for InFlight {
 impl IcmpSocket {
     /// Opens a raw ICMP socket, or a datagram one without the privilege,
     /// and starts its receiver task.
-    fn open_v4() -> io::Result<Arc<IcmpSocket>> {
-        let (socket, raw) = match Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)) {
+    fn open(version: Version) -> io::Result<Arc<IcmpSocket>> {
+        let (domain, protocol) = match version {
+            Version::V4 => (Domain::IPV4, Protocol::ICMPV4),
+            Version::V6 => (Domain::IPV6, Protocol::ICMPV6),
+        };
+        let (socket, raw) = match Socket::new(domain, Type::RAW, Some(protocol)) {
             Ok(s) => (s, true),
-            Err(_) => (
-                Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::ICMPV4))?,
-                false,
-            ),
+            Err(_) => (Socket::new(domain, Type::DGRAM, Some(protocol))?, false),
         };
         socket.set_nonblocking(true)?;
         force_rcvbuf(&socket);
@@ -140,6 +149,7 @@ impl IcmpSocket {
         let fd = unsafe { AsyncFd::register(UdpSocket::from(socket))? };
         let socket = Arc::new(IcmpSocket {
             fd,
+            version,
             raw,
             waiting: Mutex::new(HashMap::new()),
         });
@@ -152,7 +162,7 @@ impl IcmpSocket {
     /// # Errors
     /// The socket's send error (no route, buffer full for longer than the
     /// caller waits).
-    pub async fn send(self: &Arc<Self>, peer: Ipv4Addr) -> io::Result<(InFlight, Instant)> {
+    pub async fn send(self: &Arc<Self>, peer: IpAddr) -> io::Result<(InFlight, Instant)> {
         // Raw sockets each get a copy of every reply to the host, so the
         // tokens are unique across the process's sockets (all shards), and
         // offset by the pid so two engines on one host rarely collide.
@@ -169,8 +179,8 @@ impl IcmpSocket {
             key,
             reply,
         };
-        let bytes = packet::echo_request(ident, seq, &[0x5a; PAYLOAD]);
-        let to = SocketAddr::new(IpAddr::V4(peer), 0);
+        let bytes = packet::echo_request(self.version, ident, seq, &[0x5a; PAYLOAD]);
+        let to = SocketAddr::new(peer, 0);
         loop {
             let mut guard = self.fd.writable().await?;
             let sent_at = Instant::now();
@@ -182,8 +192,10 @@ impl IcmpSocket {
     }
 
     /// Hands one received datagram to its waiting check, if any.
-    fn deliver(&self, datagram: &[u8], from: Ipv4Addr, at: Instant) {
-        let Some(Echo { ident, seq }) = packet::parse_reply(datagram, self.raw) else {
+    fn deliver(&self, datagram: &[u8], from: IpAddr, at: Instant) {
+        let ip_header = self.raw && self.version == Version::V4;
+        let Some(Echo { ident, seq }) = packet::parse_reply(self.version, datagram, ip_header)
+        else {
             return;
         };
         let key = (from, if self.raw { ident } else { 0 }, seq);
@@ -207,10 +219,8 @@ async fn receive(socket: Arc<IcmpSocket>) {
         while budget > 0 {
             budget -= 1;
             match guard.try_io(|fd| fd.get_ref().recv_from(&mut buf)) {
-                Ok(Ok((n, SocketAddr::V4(from)))) => {
-                    socket.deliver(&buf[..n], *from.ip(), Instant::now());
-                }
-                Ok(Ok(_)) | Ok(Err(_)) => {}
+                Ok(Ok((n, from))) => socket.deliver(&buf[..n], from.ip(), Instant::now()),
+                Ok(Err(_)) => {}
                 Err(_would_block) => break,
             }
         }
@@ -248,7 +258,7 @@ mod tests {
     use super::*;
 
     fn socket() -> Arc<IcmpSocket> {
-        IcmpSocket::open_v4().expect("ICMP socket (tests run as root)")
+        IcmpSocket::open(Version::V4).expect("ICMP socket (tests run as root)")
     }
 
     #[test]
@@ -261,11 +271,11 @@ mod tests {
             let s = socket();
             // Register an echo request to a documentation address: no
             // reply will ever come from the network.
-            let peer = Ipv4Addr::new(192, 0, 2, 1);
+            let peer = IpAddr::from([192, 0, 2, 1]);
             let (mut in_flight, _) = s.send(peer).await.expect("send");
             let (p, ident, seq) = in_flight.key;
             let reply = |ident, seq| {
-                let mut d = packet::echo_request(ident, seq, b"x");
+                let mut d = packet::echo_request(Version::V4, ident, seq, b"x");
                 d[0] = 0; // echo reply
                 d
             };
@@ -274,7 +284,7 @@ mod tests {
             // packets through a socket flagged accordingly.
             let deliver = |d: &[u8], from| {
                 if s.raw {
-                    let mut ip = packet::tests::ipv4_header(from, d.len());
+                    let mut ip = packet::tests::ipv4_header(d.len());
                     ip.extend_from_slice(d);
                     s.deliver(&ip, from, now);
                 } else {
@@ -284,8 +294,8 @@ mod tests {
             let real_ident = if s.raw { ident } else { 0x1234 };
             deliver(&reply(real_ident.wrapping_add(1), seq), p);
             deliver(&reply(real_ident, seq.wrapping_add(1)), p);
-            deliver(&reply(real_ident, seq), Ipv4Addr::new(192, 0, 2, 2));
-            let mut request = packet::echo_request(real_ident, seq, b"x");
+            deliver(&reply(real_ident, seq), IpAddr::from([192, 0, 2, 2]));
+            let mut request = packet::echo_request(Version::V4, real_ident, seq, b"x");
             deliver(&request, p);
             assert!(in_flight.reply.try_recv().is_err(), "foreign reply taken");
             request[0] = 0;

@@ -1,6 +1,6 @@
 //! A throwaway network namespace for ICMP tests: `vt-<pid>-<n>`, joined
-//! to the test's namespace by a veth pair addressed in a 10.200.X.Y/30 of
-//! its own, torn down on drop.
+//! to the test's namespace by a veth pair addressed in a 10.200.X.Y/30 (and
+//! a fd00:200:X:Y::/64) of its own, torn down on drop.
 //!
 //! Tests only ever send to [`Netns::peer`] (inside the namespace) or to
 //! loopback; packet loss is made with nftables rules inside the namespace,
@@ -8,7 +8,7 @@
 //! nothing outside it is touched. Needs root (or CAP_NET_ADMIN) and
 //! iproute2 + nftables; when any step fails the test fails, naming it.
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -26,6 +26,8 @@ pub struct Netns {
     host_if: String,
     /// The namespace's address on the link: the host the tests ping.
     pub peer: Ipv4Addr,
+    /// Its IPv6 address (a ULA /64 of the same numbers).
+    pub peer6: Ipv6Addr,
 }
 
 /// Runs `program args`, panicking with its stderr and a hint on failure.
@@ -57,10 +59,16 @@ impl Netns {
         let (x, k) = ((slot / 64 % 256) as u8, (slot % 64) as u8);
         let local = Ipv4Addr::new(10, 200, x, 4 * k + 1);
         let peer = Ipv4Addr::new(10, 200, x, 4 * k + 2);
+        let prefix = [0xfd00, 0x200, u16::from(x), u16::from(k)];
+        let v6 = |host| {
+            let [a, b, c, d] = prefix;
+            Ipv6Addr::new(a, b, c, d, 0, 0, 0, host)
+        };
         let ns = Netns {
             name: format!("vt-{pid}-{n}"),
             host_if: format!("vt{pid}h{n}"),
             peer,
+            peer6: v6(2),
         };
         let peer_if = format!("vt{pid}p{n}");
         run("ip", &["netns", "add", &ns.name]);
@@ -82,6 +90,9 @@ impl Netns {
             "ip",
             &["addr", "add", &format!("{local}/30"), "dev", &ns.host_if],
         );
+        // nodad: usable at once, no duplicate address detection wait.
+        let local6 = format!("{}/64", v6(1));
+        run("ip", &["addr", "add", &local6, "dev", &ns.host_if, "nodad"]);
         run("ip", &["link", "set", &ns.host_if, "up"]);
         let inside = |args: &[&str]| {
             let mut all = vec!["-n", ns.name.as_str()];
@@ -89,6 +100,8 @@ impl Netns {
             run("ip", &all);
         };
         inside(&["addr", "add", &format!("{peer}/30"), "dev", &peer_if]);
+        let peer6 = format!("{}/64", ns.peer6);
+        inside(&["addr", "add", &peer6, "dev", &peer_if, "nodad"]);
         inside(&["link", "set", &peer_if, "up"]);
         inside(&["link", "set", "lo", "up"]);
         ns
