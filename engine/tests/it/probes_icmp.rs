@@ -231,6 +231,57 @@ fn one_socket_serves_concurrent_checks() {
     }
 }
 
+/// End to end: the daemon's shards open their sockets lazily on their own
+/// runtimes and run both plugins' lines natively.
+#[test]
+fn daemon_runs_ping_checks_natively() {
+    use crate::support::{free_port, wait_for, Daemon, TempDir};
+    let dir = TempDir::new("icmp-daemon");
+    let cfg = dir.path().join("vedette.toml");
+    let api_port = free_port();
+    let config = r#"
+[engine]
+shards = 2
+
+[commands.ping]
+line = "/usr/lib/nagios/plugins/check_ping -H $HOSTADDRESS$ -w 200.0,20% -c 500.0,60% -p 1"
+
+[commands.icmp]
+line = "/usr/lib/nagios/plugins/check_icmp -H $HOSTADDRESS$ -n 2"
+
+[hosts.local]
+address = "127.0.0.1"
+
+[hosts.local6]
+address = "::1"
+"#;
+    let services: String = [("local", "ping"), ("local", "icmp"), ("local6", "icmp")]
+        .iter()
+        .map(|(host, check)| {
+            format!(
+                "\n[[services]]\nhost = \"{host}\"\nname = \"{check}\"\ncheck = \"{check}\"\ncheck_interval = \"1s\"\n"
+            )
+        })
+        .collect();
+    std::fs::write(&cfg, format!("{config}{services}")).expect("config");
+    let d = Daemon::start_on(&cfg, dir.path(), api_port);
+    for (host, name) in [("local", "ping"), ("local", "icmp"), ("local6", "icmp")] {
+        let s = wait_for(15, "ping services checked", || {
+            let all = d.get(&format!("/v1/services?host={host}"));
+            let s = all
+                .as_array()
+                .and_then(|a| a.iter().find(|s| s["name"] == name).cloned())?;
+            (s["checked"] == true).then_some(s)
+        });
+        assert_eq!(
+            (s["state"].as_str(), s["probe"].as_str()),
+            (Some("OK"), Some("icmp")),
+            "{host}/{name}: {s}\n{}",
+            d.log_text()
+        );
+    }
+}
+
 /// Polls all futures together on the current task (no `futures` crate).
 async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
