@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dns, dummy, tcp, Probe};
+use crate::probes::{dns, dummy, icmp, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +60,8 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
     match program.rsplit('/').next().unwrap_or(program) {
         "check_tcp" => Ok(Probe::Tcp(Box::new(tcp::config::parse(args)?))),
         "check_dns" => Ok(Probe::Dns(Box::new(dns::config::parse(args)?))),
+        "check_ping" => Ok(Probe::Icmp(Box::new(icmp::config::parse_ping(args)?))),
+        "check_icmp" => Ok(Probe::Icmp(Box::new(icmp::config::parse_icmp(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -87,6 +89,20 @@ mod tests {
             ("check_dummy 2 'disk full'", Ok("dummy")),
             ("check_dns -H ok.test -s 127.0.0.1 -a 192.0.2.1", Ok("dns")),
             ("check_dns -H ok.test", Err("no '-s' given")),
+            (
+                "/usr/lib/nagios/plugins/check_ping -H 10.0.0.1 -w 200.0,20% -c 500.0,60% -p 5",
+                Ok("icmp"),
+            ),
+            (
+                "check_icmp -H 10.0.0.1 -w 200.0,20% -c 500.0,60%",
+                Ok("icmp"),
+            ),
+            ("check_icmp 10.0.0.1", Ok("icmp")),
+            (
+                "check_ping -H h -w 1,2% -c 3,4% -v",
+                Err("flag '-v' not understood"),
+            ),
+            ("check_icmp -H h -b 100", Err("flag '-b' not understood")),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
             (
                 "check_tcp -H h -p 22 | cat",

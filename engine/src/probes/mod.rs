@@ -5,7 +5,7 @@
 //! flag is understood ([`cmdline::compile`]), the `exec` fallback (fork the
 //! plugin) otherwise. Probes run on the shard that owns the check, as tasks
 //! on its single-threaded runtime; [`ProbeContext`] is that shard's shared
-//! state (plugin process slots, defaults).
+//! state (plugin process slots, the ICMP socket, defaults).
 //!
 //! A probe failure is data, not an `Err`: every run ends in a
 //! [`CheckResult`]. Failures of the monitored target map to CRITICAL,
@@ -15,6 +15,7 @@ pub mod cmdline;
 pub mod dns;
 pub mod dummy;
 pub mod exec;
+pub mod icmp;
 pub mod tcp;
 
 use std::sync::Arc;
@@ -34,18 +35,21 @@ pub enum Probe {
     Tcp(Box<tcp::TcpProbe>),
     /// Native `check_dns`.
     Dns(Box<dns::DnsProbe>),
+    /// Native `check_ping` and `check_icmp`.
+    Icmp(Box<icmp::IcmpProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
     /// The probe's name as the API reports it (`dummy`, `tcp`, `dns`,
-    /// `exec`).
+    /// `icmp`, `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
             Probe::Tcp(_) => "tcp",
             Probe::Dns(_) => "dns",
+            Probe::Icmp(_) => "icmp",
             Probe::Exec(_) => "exec",
         }
     }
@@ -55,7 +59,7 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
-            Probe::Tcp(_) | Probe::Dns(_) | Probe::Exec(_) => None,
+            Probe::Tcp(_) | Probe::Dns(_) | Probe::Icmp(_) | Probe::Exec(_) => None,
         }
     }
 
@@ -66,13 +70,15 @@ impl Probe {
             Probe::Dummy(d) => d.result(),
             Probe::Tcp(t) => t.run(ctx).await,
             Probe::Dns(d) => d.run(ctx).await,
+            Probe::Icmp(i) => i.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
 }
 
 /// Per-shard state shared by the probes of that shard. Cheap to clone: the
-/// plugin slots are shared behind an `Arc`.
+/// plugin slots and ICMP sockets are shared behind an `Arc` (clones share
+/// one socket, so keep them on the shard's runtime, where it was opened).
 #[derive(Debug, Clone)]
 pub struct ProbeContext {
     /// Timeout for checks that set none.
@@ -83,6 +89,8 @@ pub struct ProbeContext {
     /// ([`Settings::max_concurrent_exec`]); a forked check holds one permit
     /// while its process lives.
     pub exec_slots: Arc<Semaphore>,
+    /// The shard's ICMP socket, opened by the first ping check that runs.
+    pub icmp: Arc<icmp::socket::IcmpSockets>,
 }
 
 impl ProbeContext {
@@ -97,6 +105,7 @@ impl ProbeContext {
             default_timeout: settings.check_timeout,
             timeout_status: settings.timeout_status,
             exec_slots: Arc::new(Semaphore::new(slots)),
+            icmp: Arc::default(),
         }
     }
 }
@@ -125,6 +134,10 @@ pub fn build_explained(
         ),
         Ok(Probe::Dns(d)) => (
             Arc::new(Probe::Dns(Box::new(d.with_check_timeout(spec.timeout)))),
+            None,
+        ),
+        Ok(Probe::Icmp(i)) => (
+            Arc::new(Probe::Icmp(Box::new(i.with_check_timeout(spec.timeout)))),
             None,
         ),
         Ok(probe) => (Arc::new(probe), None),

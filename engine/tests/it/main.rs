@@ -5,5 +5,6 @@ mod config;
 mod daemon;
 mod probes_dns;
 mod probes_exec;
+mod probes_icmp;
 mod probes_tcp;
 mod support;

@@ -2,6 +2,7 @@
 //! a running daemon; `probes` holds the probe tests' peers.
 
 pub mod dnsmasq;
+pub mod netns;
 pub mod probes;
 
 use std::path::{Path, PathBuf};
