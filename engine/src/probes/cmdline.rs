@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dummy, tcp, Probe};
+use crate::probes::{dummy, http, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +59,7 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
     let (program, args) = words.split_first().ok_or(NotNative::Empty)?;
     match program.rsplit('/').next().unwrap_or(program) {
         "check_tcp" => Ok(Probe::Tcp(Box::new(tcp::config::parse(args)?))),
+        "check_http" => Ok(Probe::Http(Box::new(http::config::parse(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -84,6 +85,14 @@ mod tests {
             ),
             ("check_tcp -H 'db 1' -p 22 -e 'SSH-2.0'", Ok("tcp")),
             ("check_dummy 2 'disk full'", Ok("dummy")),
+            (
+                "/usr/lib/nagios/plugins/check_http -H www -u /health -e 200",
+                Ok("http"),
+            ),
+            (
+                "check_http -H www -r 'a.*b'",
+                Err("flag '-r' not understood"),
+            ),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
             (
                 "check_tcp -H h -p 22 | cat",

@@ -14,6 +14,7 @@
 pub mod cmdline;
 pub mod dummy;
 pub mod exec;
+pub mod http;
 pub mod tcp;
 
 use std::sync::Arc;
@@ -31,16 +32,19 @@ pub enum Probe {
     Dummy(dummy::Dummy),
     /// Native `check_tcp`.
     Tcp(Box<tcp::TcpProbe>),
+    /// Native `check_http`.
+    Http(Box<http::HttpProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
-    /// The probe's name as the API reports it (`dummy`, `tcp`, `exec`).
+    /// The probe's name as the API reports it (`dummy`, `tcp`, `http`, `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
             Probe::Tcp(_) => "tcp",
+            Probe::Http(_) => "http",
             Probe::Exec(_) => "exec",
         }
     }
@@ -50,7 +54,7 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
-            Probe::Tcp(_) | Probe::Exec(_) => None,
+            Probe::Tcp(_) | Probe::Http(_) | Probe::Exec(_) => None,
         }
     }
 
@@ -60,6 +64,7 @@ impl Probe {
         match self {
             Probe::Dummy(d) => d.result(),
             Probe::Tcp(t) => t.run(ctx).await,
+            Probe::Http(h) => h.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
@@ -115,6 +120,10 @@ pub fn build_explained(
     match compiled {
         Ok(Probe::Tcp(t)) => (
             Arc::new(Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout)))),
+            None,
+        ),
+        Ok(Probe::Http(h)) => (
+            Arc::new(Probe::Http(Box::new(h.with_check_timeout(spec.timeout)))),
             None,
         ),
         Ok(probe) => (Arc::new(probe), None),
