@@ -4,5 +4,6 @@
 mod config;
 mod daemon;
 mod probes_exec;
+mod probes_http;
 mod probes_tcp;
 mod support;

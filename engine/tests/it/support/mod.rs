@@ -1,6 +1,8 @@
 //! Shared helpers: paths, the `vedette` binary, temporary directories,
-//! a running daemon; `probes` holds the probe tests' peers.
+//! a running daemon; `probes` holds the probe tests' peers, `nginx` the
+//! http probe's.
 
+pub mod nginx;
 pub mod probes;
 
 use std::path::{Path, PathBuf};
