@@ -24,6 +24,7 @@
 //! plugin counts it; only the first [`wire::KEEP`] bytes are kept.
 
 pub mod config;
+mod redirect;
 mod response;
 mod tls;
 mod wire;
@@ -36,11 +37,9 @@ use crate::probes::tcp::Family;
 use crate::probes::ProbeContext;
 use crate::threshold::Perf;
 
-use response::{BadLocation, Location};
+use redirect::{redirect, Hop};
 use wire::{Conn, Failed, Target};
 
-/// The plugin's `DEFAULT_MAX_REDIRS`.
-const MAX_REDIRECTS: u32 = 15;
 /// The `User-Agent` monitoring-plugins 2.3.3's check_http sends.
 const USER_AGENT: &str = "check_http/v2.3.3 (monitoring-plugins 2.3.3)";
 
@@ -87,17 +86,6 @@ pub struct HttpProbe {
     family: Family,
     /// The engine's timeout for this check (`None`: the shard default).
     check_timeout: Option<Duration>,
-}
-
-/// Where the current request goes; redirects rewrite it.
-#[derive(Debug, Clone)]
-struct Hop {
-    host_name: Option<String>,
-    address: String,
-    port: u16,
-    ssl: bool,
-    scheme: String,
-    uri: String,
 }
 
 impl HttpProbe {
@@ -292,66 +280,6 @@ fn status_code(line: &str) -> Result<u16, Failed> {
     Ok(code)
 }
 
-/// `redir()`: the next hop from a 3xx answer's `Location`.
-fn redirect(hop: &Hop, header: &[u8], line: &str, depth: u32) -> Result<Hop, Failed> {
-    let unknown = |text: String| (Status::Unknown, format!("HTTP UNKNOWN - {text}"));
-    let (scheme, addr, port, uri) = match response::location(header) {
-        Ok(Location::Absolute {
-            scheme,
-            host,
-            port,
-            path,
-        }) => {
-            let default = if scheme == "https" { 443 } else { 80 };
-            (scheme, host, port.unwrap_or(default), path)
-        }
-        Ok(Location::Path(path)) => {
-            let path = if path.starts_with('/') {
-                path
-            } else {
-                let base = hop.uri.rfind('/').map_or(&hop.uri[..], |i| &hop.uri[..i]);
-                format!("{base}/{path}")
-            };
-            let addr = hop.host_name.clone().unwrap_or_else(|| hop.address.clone());
-            (hop.scheme.clone(), addr, u32::from(hop.port), path)
-        }
-        Err(BadLocation::Missing) => {
-            return Err(unknown(format!(
-                "Could not find redirect location - {line}"
-            )))
-        }
-        Err(BadLocation::Empty) => return Err(unknown("Empty redirect location".into())),
-        Err(BadLocation::Unparsable(v)) => {
-            return Err(unknown(format!("Could not parse redirect location - {v}")))
-        }
-    };
-    let at = format!("{scheme}://{addr}:{port}{uri}");
-    if depth > MAX_REDIRECTS {
-        let text =
-            format!("HTTP WARNING - maximum redirection depth {MAX_REDIRECTS} exceeded - {at}");
-        return Err((Status::Warning, text));
-    }
-    if u32::from(hop.port) == port
-        && hop.address == addr
-        && hop.host_name.as_deref() == Some(&addr)
-        && hop.uri == uri
-    {
-        let text = format!("HTTP WARNING - redirection creates an infinite loop - {at}");
-        return Err((Status::Warning, text));
-    }
-    let Ok(port) = u16::try_from(port) else {
-        return Err(unknown(format!("Redirection to port above 65535 - {at}")));
-    };
-    Ok(Hop {
-        host_name: Some(addr.clone()),
-        address: addr,
-        port,
-        ssl: scheme == "https",
-        scheme,
-        uri,
-    })
-}
-
 /// monitoring-plugins' `max_state_alt`: CRITICAL over WARNING over
 /// UNKNOWN over OK.
 fn worse(a: Status, b: Status) -> Status {
@@ -365,5 +293,67 @@ fn worse(a: Status, b: Status) -> Status {
         b
     } else {
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(args: &str) -> HttpProbe {
+        let args: Vec<String> = args.split_whitespace().map(String::from).collect();
+        config::parse(&args).expect("native")
+    }
+
+    #[test]
+    fn status_line_codes_like_the_plugin() {
+        let crit = |t: &str| Err((Status::Critical, t.to_string()));
+        assert_eq!(status_code("HTTP/1.1 200 OK"), Ok(200));
+        assert_eq!(status_code("HTTP/1.0 404"), Ok(404));
+        assert_eq!(
+            status_code("HTTP/1.1 2000 Huh"),
+            crit("HTTP CRITICAL: Invalid Status Line (HTTP/1.1 2000 Huh)")
+        );
+        assert_eq!(
+            status_code("HTTP/1.1"),
+            crit("HTTP CRITICAL: Invalid Status Line (HTTP/1.1)")
+        );
+        assert_eq!(
+            status_code("HTTP/1.1 099 Low"),
+            crit("HTTP CRITICAL: Invalid Status (HTTP/1.1 099 Low)")
+        );
+    }
+
+    #[test]
+    fn request_and_report_print_like_the_plugin() {
+        let p = probe("-H www -p 8080 -u /x -w 1 -c 2 -t 5");
+        let hop = Hop {
+            host_name: Some("www".into()),
+            address: "www".into(),
+            port: 8080,
+            ssl: false,
+            scheme: "http".into(),
+            uri: "/x".into(),
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&p.request(&hop)),
+            format!("GET /x HTTP/1.1\r\nUser-Agent: {USER_AGENT}\r\nConnection: close\r\nHost: www:8080\r\n\r\n")
+        );
+        let (status, text) = p.report(Status::Ok, "HTTP/1.1 200 OK".into(), 261, 1.5);
+        assert_eq!(status, Status::Warning);
+        assert_eq!(
+            text,
+            "HTTP WARNING: HTTP/1.1 200 OK - 261 bytes in 1.500 second response time |time=1.500000s;1.000000;2.000000;0.000000;5.000000 size=261B;;;0;"
+        );
+        let p = probe("-I 10.0.0.1 -N");
+        let hop = Hop {
+            host_name: None,
+            address: "10.0.0.1".into(),
+            port: 80,
+            ssl: false,
+            scheme: "http".into(),
+            uri: "/".into(),
+        };
+        assert!(String::from_utf8_lossy(&p.request(&hop)).starts_with("GET / HTTP/1.0\r\n"));
     }
 }
