@@ -111,6 +111,7 @@ fn status_codes_and_expect() {
     let r = differential(&format!("-H 127.0.0.1 -p {p} -u /missing -e 404"));
     assert_eq!(r.status, Status::Ok);
     differential(&format!("-H 127.0.0.1 -p {p} -u /missing -e 200,404"));
+    differential(&format!("-H 127.0.0.1 -p {p} -N -4"));
     let r = differential(&format!("-H 127.0.0.1 -p {p} -e 500"));
     assert_eq!(r.status, Status::Critical);
 }
@@ -225,4 +226,18 @@ fn garbage_answers_are_critical_without_panic() {
         r.output.len()
     );
     flood.join();
+}
+
+#[test]
+fn engine_timeout_wins_when_shorter() {
+    let nginx = Nginx::start();
+    let line = format!("check_http -H 127.0.0.1 -p {} -u /slow", nginx.http);
+    let (probe, r) = support::run(
+        &line,
+        Some(Duration::from_millis(300)),
+        &Settings::default(),
+    );
+    assert_eq!(probe, "http");
+    assert_eq!(r.status, Status::Unknown);
+    assert_eq!(&*r.output, "(Service check timed out after 0.30 seconds)");
 }
