@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dns, dummy, icmp, tcp, Probe};
+use crate::probes::{dns, dummy, http, icmp, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +62,7 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
         "check_dns" => Ok(Probe::Dns(Box::new(dns::config::parse(args)?))),
         "check_ping" => Ok(Probe::Icmp(Box::new(icmp::config::parse_ping(args)?))),
         "check_icmp" => Ok(Probe::Icmp(Box::new(icmp::config::parse_icmp(args)?))),
+        "check_http" => Ok(Probe::Http(Box::new(http::config::parse(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -103,6 +104,14 @@ mod tests {
                 Err("flag '-v' not understood"),
             ),
             ("check_icmp -H h -b 100", Err("flag '-b' not understood")),
+            (
+                "/usr/lib/nagios/plugins/check_http -H www -u /health -e 200",
+                Ok("http"),
+            ),
+            (
+                "check_http -H www -r 'a.*b'",
+                Err("flag '-r' not understood"),
+            ),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
             (
                 "check_tcp -H h -p 22 | cat",

@@ -15,6 +15,7 @@ pub mod cmdline;
 pub mod dns;
 pub mod dummy;
 pub mod exec;
+pub mod http;
 pub mod icmp;
 pub mod tcp;
 
@@ -37,19 +38,22 @@ pub enum Probe {
     Dns(Box<dns::DnsProbe>),
     /// Native `check_ping` and `check_icmp`.
     Icmp(Box<icmp::IcmpProbe>),
+    /// Native `check_http`.
+    Http(Box<http::HttpProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
     /// The probe's name as the API reports it (`dummy`, `tcp`, `dns`,
-    /// `icmp`, `exec`).
+    /// `icmp`, `http`, `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
             Probe::Tcp(_) => "tcp",
             Probe::Dns(_) => "dns",
             Probe::Icmp(_) => "icmp",
+            Probe::Http(_) => "http",
             Probe::Exec(_) => "exec",
         }
     }
@@ -59,7 +63,22 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
-            Probe::Tcp(_) | Probe::Dns(_) | Probe::Icmp(_) | Probe::Exec(_) => None,
+            Probe::Tcp(_) | Probe::Dns(_) | Probe::Icmp(_) | Probe::Http(_) | Probe::Exec(_) => {
+                None
+            }
+        }
+    }
+
+    /// Gives a native probe the check's own timeout (from the config),
+    /// which wins over the plugin's `-t` when it is shorter, as when Nagios
+    /// kills a plugin.
+    fn with_check_timeout(self, timeout: Option<Duration>) -> Probe {
+        match self {
+            Probe::Tcp(t) => Probe::Tcp(Box::new(t.with_check_timeout(timeout))),
+            Probe::Dns(d) => Probe::Dns(Box::new(d.with_check_timeout(timeout))),
+            Probe::Icmp(i) => Probe::Icmp(Box::new(i.with_check_timeout(timeout))),
+            Probe::Http(h) => Probe::Http(Box::new(h.with_check_timeout(timeout))),
+            Probe::Dummy(_) | Probe::Exec(_) => self,
         }
     }
 
@@ -71,6 +90,7 @@ impl Probe {
             Probe::Tcp(t) => t.run(ctx).await,
             Probe::Dns(d) => d.run(ctx).await,
             Probe::Icmp(i) => i.run(ctx).await,
+            Probe::Http(h) => h.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
@@ -128,19 +148,7 @@ pub fn build_explained(
         Err(cmdline::NotNative::Disabled)
     };
     match compiled {
-        Ok(Probe::Tcp(t)) => (
-            Arc::new(Probe::Tcp(Box::new(t.with_check_timeout(spec.timeout)))),
-            None,
-        ),
-        Ok(Probe::Dns(d)) => (
-            Arc::new(Probe::Dns(Box::new(d.with_check_timeout(spec.timeout)))),
-            None,
-        ),
-        Ok(Probe::Icmp(i)) => (
-            Arc::new(Probe::Icmp(Box::new(i.with_check_timeout(spec.timeout)))),
-            None,
-        ),
-        Ok(probe) => (Arc::new(probe), None),
+        Ok(probe) => (Arc::new(probe.with_check_timeout(spec.timeout)), None),
         Err(why) => (
             Arc::new(Probe::Exec(exec::Exec::new(&spec.line, spec.timeout))),
             Some(why),

@@ -5,6 +5,7 @@ mod config;
 mod daemon;
 mod probes_dns;
 mod probes_exec;
+mod probes_http;
 mod probes_icmp;
 mod probes_tcp;
 mod support;

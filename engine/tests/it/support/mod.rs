@@ -1,8 +1,10 @@
 //! Shared helpers: paths, the `vedette` binary, temporary directories,
-//! a running daemon; `probes` holds the probe tests' peers.
+//! a running daemon; `probes` holds the probe tests' peers, `nginx` the
+//! http probe's.
 
 pub mod dnsmasq;
 pub mod netns;
+pub mod nginx;
 pub mod probes;
 
 use std::path::{Path, PathBuf};
@@ -186,7 +188,7 @@ pub fn plugin(name: &str) -> PathBuf {
     let p = PathBuf::from("/usr/lib/nagios/plugins").join(name);
     assert!(
         p.exists(),
-        "{} is missing: install Debian's monitoring-plugins-basic (apt-get install monitoring-plugins-basic)",
+        "{} is missing: install Debian's monitoring plugins (apt-get install monitoring-plugins-basic monitoring-plugins-standard)",
         p.display()
     );
     p

@@ -1,0 +1,282 @@
+//! The `check_http` command line, read the way monitoring-plugins 2.3's
+//! `process_arguments` reads it, into an [`HttpProbe`].
+//!
+//! Only what the native probe reproduces exactly is accepted:
+//! `-H -I -p -u -S --sni -C -e -s -w -c -t -j -f -N -4 -6` (and their long
+//! forms), one flag per word, values attached (`-p80`, `--port=80`) or
+//! following. Everything else — `-r` regexes, `-a` auth, `-k` headers,
+//! `-P` post data, `-E` extended perfdata, `-f sticky`, `-S1` TLS versions,
+//! `-H host:port`, positional hosts, abbreviated long options, values the
+//! plugin would reject or read oddly (`-w 1e1`, `-p 70000`) — is
+//! [`NotNative`] and the real plugin runs, so its quirks stay its own.
+
+use crate::check::Status;
+use crate::probes::cmdline::NotNative;
+use crate::probes::tcp::Family;
+
+use super::{CertDays, HttpProbe, OnRedirect};
+
+/// check_http's `DEFAULT_SOCKET_TIMEOUT`.
+const DEFAULT_TIMEOUT_S: u32 = 10;
+
+/// Short flags and the long name each stands for; `true`: takes a value.
+const SHORT: &[(char, &str, bool)] = &[
+    ('H', "hostname", true),
+    ('I', "IP-address", true),
+    ('p', "port", true),
+    ('u', "url", true),
+    ('S', "ssl", false),
+    ('C', "certificate", true),
+    ('e', "expect", true),
+    ('s', "string", true),
+    ('w', "warning", true),
+    ('c', "critical", true),
+    ('t', "timeout", true),
+    ('j', "method", true),
+    ('f', "onredirect", true),
+    ('N', "no-body", false),
+    ('4', "use-ipv4", false),
+    ('6', "use-ipv6", false),
+];
+
+/// Reads check_http arguments (without `argv[0]`).
+///
+/// # Errors
+/// [`NotNative`] naming the first flag or value the native probe does not
+/// reproduce.
+pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
+    let mut probe = HttpProbe {
+        host_name: None,
+        address: Box::from(""),
+        port: 0,
+        uri: Box::from("/"),
+        ssl: false,
+        sni: false,
+        cert_days: None,
+        expect: None,
+        string: None,
+        warn: None,
+        crit: None,
+        timeout_s: DEFAULT_TIMEOUT_S,
+        method: Box::from("GET"),
+        on_redirect: OnRedirect::State(Status::Ok),
+        no_body: false,
+        family: Family::Any,
+        check_timeout: None,
+    };
+    let mut address = None;
+    let mut port = None;
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let (name, takes_value, attached) = split_flag(word)?;
+        let value = match (takes_value, attached) {
+            (false, Some(_)) => return Err(NotNative::Flag(word.clone())),
+            (false, None) => "",
+            (true, Some(v)) => v,
+            (true, None) => words
+                .next()
+                .ok_or_else(|| NotNative::MissingValue(word.clone()))?,
+        };
+        let bad = || NotNative::Value {
+            flag: word.clone(),
+            value: value.to_string(),
+        };
+        match name {
+            "hostname" => probe.host_name = Some(host(value).ok_or_else(bad)?),
+            "IP-address" => address = Some(host(value).ok_or_else(bad)?),
+            "port" => {
+                port = Some(
+                    positive(value)
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(bad)?,
+                )
+            }
+            "url" if value.starts_with('/') && !value.contains(char::is_whitespace) => {
+                probe.uri = value.into()
+            }
+            "ssl" => probe.ssl = true,
+            "sni" => probe.sni = true,
+            "certificate" => {
+                probe.cert_days = Some(cert_days(value).ok_or_else(bad)?);
+                probe.ssl = true;
+            }
+            "expect" => probe.expect = Some(value.into()),
+            "string" => probe.string = Some(value.into()),
+            "warning" => probe.warn = Some(seconds(value).ok_or_else(bad)?),
+            "critical" => probe.crit = Some(seconds(value).ok_or_else(bad)?),
+            "timeout" => probe.timeout_s = positive(value).ok_or_else(bad)?,
+            "method" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_uppercase()) => {
+                probe.method = value.into()
+            }
+            "onredirect" => probe.on_redirect = on_redirect(value).ok_or_else(bad)?,
+            "no-body" => probe.no_body = true,
+            "use-ipv4" => probe.family = Family::V4,
+            "use-ipv6" => probe.family = Family::V6,
+            _ => return Err(bad()),
+        }
+    }
+    probe.address = match (address, &probe.host_name) {
+        (Some(a), _) => a,
+        (None, Some(h)) => h.clone(),
+        (None, None) => return Err(NotNative::Missing("-H")),
+    };
+    probe.port = port.unwrap_or(if probe.ssl { 443 } else { 80 });
+    Ok(probe)
+}
+
+/// Splits `-pVALUE` / `-p` / `--port=VALUE` / `--port` into the long flag
+/// name, whether it takes a value, and the attached value.
+fn split_flag(word: &str) -> Result<(&'static str, bool, Option<&str>), NotNative> {
+    let not = || NotNative::Flag(word.to_string());
+    if let Some(long) = word.strip_prefix("--") {
+        let (name, value) = match long.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (long, None),
+        };
+        if name == "sni" {
+            return Ok(("sni", false, value));
+        }
+        let &(_, name, takes) = SHORT.iter().find(|s| s.1 == name).ok_or_else(not)?;
+        return Ok((name, takes, value));
+    }
+    let mut chars = word.strip_prefix('-').ok_or_else(not)?.chars();
+    let letter = chars.next().ok_or_else(not)?;
+    let &(_, name, takes) = SHORT.iter().find(|s| s.0 == letter).ok_or_else(not)?;
+    let attached = chars.as_str();
+    Ok((name, takes, (!attached.is_empty()).then_some(attached)))
+}
+
+/// A host name or IP literal; `host:port`, bracketed IPv6 and sockets are
+/// left to the plugin.
+fn host(value: &str) -> Option<Box<str>> {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    plain.then(|| value.into())
+}
+
+/// A positive decimal integer, digits only.
+fn positive(value: &str) -> Option<u32> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok().filter(|&n| n > 0)
+}
+
+/// A non-negative decimal like `0.5`, `2`, `.25` — digits and one dot.
+fn seconds(value: &str) -> Option<f64> {
+    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    let dots = value.bytes().filter(|&b| b == b'.').count();
+    if digits == 0 || dots > 1 || digits + dots != value.len() {
+        return None;
+    }
+    value.parse().ok()
+}
+
+/// `-C WARN[,CRIT]`: whole days; CRIT defaults to 0.
+fn cert_days(value: &str) -> Option<CertDays> {
+    let days = |s: &str| -> Option<i64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok().filter(|&d| d <= i64::from(i32::MAX))
+    };
+    let (warn, crit) = match value.split_once(',') {
+        Some((w, c)) => (days(w)?, days(c)?),
+        None => (days(value)?, 0),
+    };
+    Some(CertDays { warn, crit })
+}
+
+/// `-f`: the exact words the plugin compares (`sticky*` left to it).
+fn on_redirect(value: &str) -> Option<OnRedirect> {
+    Some(match value {
+        "follow" => OnRedirect::Follow,
+        "ok" => OnRedirect::State(Status::Ok),
+        "warning" => OnRedirect::State(Status::Warning),
+        "critical" => OnRedirect::State(Status::Critical),
+        "unknown" => OnRedirect::State(Status::Unknown),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn reads_understood_flags() {
+        let p = parse(&args(
+            "-H www.example.com -I 10.0.0.1 -u /health --ssl --sni -e 200,301 -s ok -w 0.5 -c2 -t 3 -j HEAD -f follow -N -4",
+        ))
+        .expect("native");
+        assert_eq!(p.host_name.as_deref(), Some("www.example.com"));
+        assert_eq!(&*p.address, "10.0.0.1");
+        assert_eq!((p.port, p.ssl, p.sni), (443, true, true));
+        assert_eq!(&*p.uri, "/health");
+        assert_eq!(p.expect.as_deref(), Some("200,301"));
+        assert_eq!(p.string.as_deref(), Some("ok"));
+        assert_eq!((p.warn, p.crit, p.timeout_s), (Some(0.5), Some(2.0), 3));
+        assert_eq!(&*p.method, "HEAD");
+        assert_eq!(p.on_redirect, OnRedirect::Follow);
+        assert!(p.no_body);
+        assert_eq!(p.family, Family::V4);
+
+        let p = parse(&args("-H h --port=8080 -C 30,7")).expect("native");
+        assert_eq!((&*p.address, p.port, p.ssl), ("h", 8080, true));
+        assert_eq!(p.cert_days, Some(CertDays { warn: 30, crit: 7 }));
+        let p = parse(&args("-I 127.0.0.1 -C 30 -f critical")).expect("native");
+        assert_eq!((p.host_name, p.port), (None, 443));
+        assert_eq!(p.cert_days, Some(CertDays { warn: 30, crit: 0 }));
+        assert_eq!(p.on_redirect, OnRedirect::State(Status::Critical));
+    }
+
+    #[test]
+    fn leaves_the_rest_to_the_plugin() {
+        let table: &[(&str, &str)] = &[
+            ("-H h -r foo", "flag '-r' not understood"),
+            ("-H h -E", "flag '-E' not understood"),
+            ("-H h -a u:p", "flag '-a' not understood"),
+            ("-H h -S1", "flag '-S1' not understood"),
+            ("-H h --ssl=1", "flag '--ssl=1' not understood"),
+            ("-H h --hostn=x", "flag '--hostn=x' not understood"),
+            ("-H h -4N", "flag '-4N' not understood"),
+            ("h", "flag 'h' not understood"),
+            ("-H h -s", "flag '-s' needs a value"),
+            (
+                "-H h:8080",
+                "value 'h:8080' of '-H' not reproduced natively",
+            ),
+            ("-H h -p 0", "value '0' of '-p' not reproduced natively"),
+            (
+                "-H h -p 70000",
+                "value '70000' of '-p' not reproduced natively",
+            ),
+            (
+                "-H h -u health",
+                "value 'health' of '-u' not reproduced natively",
+            ),
+            ("-H h -w 1e1", "value '1e1' of '-w' not reproduced natively"),
+            ("-H h -w 1:2", "value '1:2' of '-w' not reproduced natively"),
+            (
+                "-H h -f sticky",
+                "value 'sticky' of '-f' not reproduced natively",
+            ),
+            (
+                "-H h -C 30,x",
+                "value '30,x' of '-C' not reproduced natively",
+            ),
+            ("-H h -j get", "value 'get' of '-j' not reproduced natively"),
+            ("-p 80", "no '-H' given"),
+        ];
+        for &(line, want) in table {
+            let got = parse(&args(line)).map(|_| ()).map_err(|e| e.to_string());
+            assert_eq!(got, Err(want.to_string()), "{line}");
+        }
+    }
+}
