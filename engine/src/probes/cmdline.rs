@@ -75,6 +75,26 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
     }
 }
 
+/// A positive whole number written only with digits, as the plugins'
+/// `is_intpos` accepts (no sign, no spaces, not zero).
+pub(crate) fn positive(value: &str) -> Option<u32> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok().filter(|&n| n > 0)
+}
+
+/// Seconds written as plain decimal (`10`, `0.5`), the only form every
+/// plugin reads the same way; anything else is left to the plugin.
+pub(crate) fn seconds(value: &str) -> Option<f64> {
+    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    let dots = value.bytes().filter(|&b| b == b'.').count();
+    if digits == 0 || dots > 1 || digits + dots != value.len() {
+        return None;
+    }
+    value.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::probes::cmdline::NotNative;
+use crate::probes::cmdline::{positive, seconds, NotNative};
 
 use super::{DnsProbe, Expected};
 
@@ -191,25 +191,6 @@ fn expected(item: &str) -> Option<Expected> {
         text: item.into(),
         cidr: Some((u32::from(subnet), mask)),
     })
-}
-
-/// A positive decimal integer, digits only.
-fn positive(value: &str) -> Option<u32> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    value.parse().ok().filter(|&n| n > 0)
-}
-
-/// A non-negative decimal like `0.5`, `2`, `.25` — digits and one dot:
-/// the range `0:value` to the plugin.
-fn seconds(value: &str) -> Option<f64> {
-    let digits = value.bytes().filter(u8::is_ascii_digit).count();
-    let dots = value.bytes().filter(|&b| b == b'.').count();
-    if digits == 0 || dots > 1 || digits + dots != value.len() {
-        return None;
-    }
-    value.parse().ok()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! [`NotNative`] and the real plugin runs, so its quirks stay its own.
 
 use crate::check::Status;
-use crate::probes::cmdline::NotNative;
+use crate::probes::cmdline::{positive, seconds, NotNative};
 use crate::probes::tcp::Family;
 
 use super::{CertDays, HttpProbe, OnRedirect};
@@ -154,24 +154,6 @@ fn host(value: &str) -> Option<Box<str>> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
     plain.then(|| value.into())
-}
-
-/// A positive decimal integer, digits only.
-fn positive(value: &str) -> Option<u32> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    value.parse().ok().filter(|&n| n > 0)
-}
-
-/// A non-negative decimal like `0.5`, `2`, `.25` — digits and one dot.
-fn seconds(value: &str) -> Option<f64> {
-    let digits = value.bytes().filter(u8::is_ascii_digit).count();
-    let dots = value.bytes().filter(|&b| b == b'.').count();
-    if digits == 0 || dots > 1 || digits + dots != value.len() {
-        return None;
-    }
-    value.parse().ok()
 }
 
 /// `-C WARN[,CRIT]`: whole days; CRIT defaults to 0.

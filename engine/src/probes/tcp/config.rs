@@ -11,7 +11,7 @@
 //! plugin runs, so its own messages and quirks stay its own.
 
 use crate::check::Status;
-use crate::probes::cmdline::NotNative;
+use crate::probes::cmdline::{positive, seconds, NotNative};
 
 use super::{Family, TcpProbe};
 
@@ -153,24 +153,6 @@ fn host(value: &str) -> Result<Box<str>, NotNative> {
         });
     }
     Ok(value.into())
-}
-
-/// A positive decimal integer, digits only (`is_intpos`).
-fn positive(value: &str) -> Option<u32> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    value.parse().ok().filter(|&n| n > 0)
-}
-
-/// A non-negative decimal like `0.5`, `2`, `.25` — digits and one dot.
-fn seconds(value: &str) -> Option<f64> {
-    let digits = value.bytes().filter(u8::is_ascii_digit).count();
-    let dots = value.bytes().filter(|&b| b == b'.').count();
-    if digits == 0 || dots > 1 || digits + dots != value.len() {
-        return None;
-    }
-    value.parse().ok()
 }
 
 /// `-r`/`-M` values: the plugin compares prefixes (`okay` is `ok`).
