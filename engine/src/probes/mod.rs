@@ -15,6 +15,7 @@ pub mod cmdline;
 pub mod dns;
 pub mod dummy;
 pub mod exec;
+pub(crate) mod getopt;
 pub mod http;
 pub mod icmp;
 pub mod tcp;

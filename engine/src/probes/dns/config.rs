@@ -12,16 +12,25 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::probes::cmdline::{positive, seconds, NotNative};
+use crate::probes::getopt::{getopt, Arg, Opt};
 
 use super::{DnsProbe, Expected};
 
 /// check_dns' `DEFAULT_SOCKET_TIMEOUT`.
 const DEFAULT_TIMEOUT_S: u32 = 10;
 
-/// Flags that take a value, by their short letter.
-const WITH_VALUE: &str = "Hsawct";
-/// Flags without a value.
-const WITHOUT_VALUE: &str = "nAL";
+/// The options the native probe reads.
+const OPTIONS: &[Opt] = &[
+    ('H', "hostname", true),
+    ('s', "server", true),
+    ('a', "expected-address", true),
+    ('n', "expect-nxdomain", false),
+    ('A', "expect-authority", false),
+    ('L', "all", false),
+    ('w', "warning", true),
+    ('c', "critical", true),
+    ('t', "timeout", true),
+];
 
 /// Reads check_dns arguments (without `argv[0]`).
 ///
@@ -44,32 +53,22 @@ pub fn parse(args: &[String]) -> Result<DnsProbe, NotNative> {
         check_timeout: None,
     };
     let mut positional = Vec::new();
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        if !word.starts_with('-') || word == "-" {
-            // getopt moves non-options to the end.
-            positional.push(word.clone());
-            continue;
-        }
-        let (flag, attached) = split_flag(word)?;
-        let value = if WITHOUT_VALUE.contains(flag) {
-            if attached.is_some() {
-                return Err(NotNative::Flag(word.clone()));
-            }
-            ""
-        } else {
-            match attached {
-                Some(v) => v,
-                None => words
-                    .next()
-                    .ok_or_else(|| NotNative::MissingValue(word.clone()))?,
+    // The plugin rewrites a literal `-to` to `-t` before getopt sees it.
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| if a == "-to" { "-t".into() } else { a.clone() })
+        .collect();
+    for arg in getopt(OPTIONS, &args) {
+        let flag = match arg? {
+            Arg::Flag(flag) => flag,
+            Arg::Positional(word) => {
+                // getopt moves non-options to the end.
+                positional.push(word.to_string());
+                continue;
             }
         };
-        let bad = || NotNative::Value {
-            flag: word.clone(),
-            value: value.to_string(),
-        };
-        match flag {
+        let (value, bad) = (flag.value, || flag.bad());
+        match flag.short {
             'H' => query = value.to_string(),
             's' => server = Some(value.to_string()),
             'a' => {
@@ -83,7 +82,7 @@ pub fn parse(args: &[String]) -> Result<DnsProbe, NotNative> {
             'n' => probe.expect_nxdomain = true,
             'A' => probe.expect_authority = true,
             'L' => probe.all_match = true,
-            _ => return Err(NotNative::Flag(word.clone())),
+            _ => return Err(flag.unknown()),
         }
     }
     let mut positional = positional.into_iter();
@@ -114,41 +113,6 @@ pub fn parse(args: &[String]) -> Result<DnsProbe, NotNative> {
             value: server.clone(),
         })?;
     Ok(probe)
-}
-
-/// Splits `-HVALUE` / `-H` / `--hostname=VALUE` / `--hostname` into the
-/// short flag letter and the attached value.
-fn split_flag(word: &str) -> Result<(char, Option<&str>), NotNative> {
-    let not = || NotNative::Flag(word.to_string());
-    if word == "-to" {
-        return Ok(('t', None));
-    }
-    if let Some(long) = word.strip_prefix("--") {
-        let (name, value) = match long.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (long, None),
-        };
-        let flag = match name {
-            "hostname" => 'H',
-            "server" => 's',
-            "expected-address" => 'a',
-            "expect-nxdomain" => 'n',
-            "expect-authority" => 'A',
-            "all" => 'L',
-            "warning" => 'w',
-            "critical" => 'c',
-            "timeout" => 't',
-            _ => return Err(not()),
-        };
-        return Ok((flag, value));
-    }
-    let mut chars = word.strip_prefix('-').ok_or_else(not)?.chars();
-    let flag = chars
-        .next()
-        .filter(|c| WITH_VALUE.contains(*c) || WITHOUT_VALUE.contains(*c))
-        .ok_or_else(not)?;
-    let attached = chars.as_str();
-    Ok((flag, (!attached.is_empty()).then_some(attached)))
 }
 
 /// A forward lookup name nslookup treats as absolute: at least one dot

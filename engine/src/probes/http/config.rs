@@ -12,6 +12,7 @@
 
 use crate::check::Status;
 use crate::probes::cmdline::{positive, seconds, NotNative};
+use crate::probes::getopt::{getopt, Arg, Opt, NO_SHORT};
 use crate::probes::tcp::Family;
 
 use super::{CertDays, HttpProbe, OnRedirect};
@@ -19,8 +20,8 @@ use super::{CertDays, HttpProbe, OnRedirect};
 /// check_http's `DEFAULT_SOCKET_TIMEOUT`.
 const DEFAULT_TIMEOUT_S: u32 = 10;
 
-/// Short flags and the long name each stands for; `true`: takes a value.
-const SHORT: &[(char, &str, bool)] = &[
+/// The options the native probe reads.
+const OPTIONS: &[Opt] = &[
     ('H', "hostname", true),
     ('I', "IP-address", true),
     ('p', "port", true),
@@ -37,6 +38,7 @@ const SHORT: &[(char, &str, bool)] = &[
     ('N', "no-body", false),
     ('4', "use-ipv4", false),
     ('6', "use-ipv6", false),
+    (NO_SHORT, "sni", false),
 ];
 
 /// Reads check_http arguments (without `argv[0]`).
@@ -66,22 +68,13 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
     };
     let mut address = None;
     let mut port = None;
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        let (name, takes_value, attached) = split_flag(word)?;
-        let value = match (takes_value, attached) {
-            (false, Some(_)) => return Err(NotNative::Flag(word.clone())),
-            (false, None) => "",
-            (true, Some(v)) => v,
-            (true, None) => words
-                .next()
-                .ok_or_else(|| NotNative::MissingValue(word.clone()))?,
+    for arg in getopt(OPTIONS, args) {
+        let flag = match arg? {
+            Arg::Flag(flag) => flag,
+            Arg::Positional(word) => return Err(NotNative::Flag(word.to_string())),
         };
-        let bad = || NotNative::Value {
-            flag: word.clone(),
-            value: value.to_string(),
-        };
-        match name {
+        let (value, bad) = (flag.value, || flag.bad());
+        match flag.long {
             "hostname" => probe.host_name = Some(host(value).ok_or_else(bad)?),
             "IP-address" => address = Some(host(value).ok_or_else(bad)?),
             "port" => {
@@ -122,28 +115,6 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
     };
     probe.port = port.unwrap_or(if probe.ssl { 443 } else { 80 });
     Ok(probe)
-}
-
-/// Splits `-pVALUE` / `-p` / `--port=VALUE` / `--port` into the long flag
-/// name, whether it takes a value, and the attached value.
-fn split_flag(word: &str) -> Result<(&'static str, bool, Option<&str>), NotNative> {
-    let not = || NotNative::Flag(word.to_string());
-    if let Some(long) = word.strip_prefix("--") {
-        let (name, value) = match long.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (long, None),
-        };
-        if name == "sni" {
-            return Ok(("sni", false, value));
-        }
-        let &(_, name, takes) = SHORT.iter().find(|s| s.1 == name).ok_or_else(not)?;
-        return Ok((name, takes, value));
-    }
-    let mut chars = word.strip_prefix('-').ok_or_else(not)?.chars();
-    let letter = chars.next().ok_or_else(not)?;
-    let &(_, name, takes) = SHORT.iter().find(|s| s.0 == letter).ok_or_else(not)?;
-    let attached = chars.as_str();
-    Ok((name, takes, (!attached.is_empty()).then_some(attached)))
 }
 
 /// A host name or IP literal; `host:port`, bracketed IPv6 and sockets are

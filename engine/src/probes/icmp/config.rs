@@ -13,6 +13,7 @@
 //! [`NotNative`] and the real plugin runs.
 
 use crate::probes::cmdline::NotNative;
+use crate::probes::getopt::{getopt, Arg, Opt};
 
 use super::packet::Version;
 use super::{Flavour, IcmpProbe, Limits};
@@ -34,6 +35,28 @@ const ICMP_CRIT: Limits = Limits {
 /// check_icmp refuses more packets ("packets is > 20").
 const ICMP_MAX_PACKETS: u32 = 20;
 
+/// check_ping's options the native probe reads (short forms only).
+const PING_OPTIONS: &[Opt] = &[
+    ('H', "", true),
+    ('w', "", true),
+    ('c', "", true),
+    ('p', "", true),
+    ('t', "", true),
+    ('4', "", false),
+    ('6', "", false),
+];
+/// check_icmp's options the native probe reads (it has no long forms).
+const ICMP_OPTIONS: &[Opt] = &[
+    ('H', "", true),
+    ('w', "", true),
+    ('c', "", true),
+    ('n', "", true),
+    ('p', "", true),
+    ('t', "", true),
+    ('4', "", false),
+    ('6', "", false),
+];
+
 /// Reads check_ping arguments (without `argv[0]`).
 ///
 /// # Errors
@@ -44,20 +67,20 @@ pub fn parse_ping(args: &[String]) -> Result<IcmpProbe, NotNative> {
     let mut packets = PING_PACKETS;
     let mut timeout_s = DEFAULT_TIMEOUT_S;
     let mut family = None;
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        if family_flag(word, &mut family)? {
-            continue;
-        }
-        let (flag, value) = flag_value(word, "Hwcpt", &mut words)?;
-        let bad = || bad_value(word, value);
-        match flag {
-            'H' => host = Some(one_host(word, value)?),
+    for arg in getopt(PING_OPTIONS, args) {
+        let flag = match arg? {
+            Arg::Flag(flag) => flag,
+            Arg::Positional(word) => return Err(NotNative::Flag(word.to_string())),
+        };
+        let (value, bad) = (flag.value, || flag.bad());
+        match flag.short {
+            '4' | '6' => family_flag(flag.short, &mut family)?,
+            'H' => host = Some(one_host(flag.word, value)?),
             'w' => warn = Some(ping_threshold(value).ok_or_else(bad)?),
             'c' => crit = Some(ping_threshold(value).ok_or_else(bad)?),
             'p' => packets = decimal(value).filter(|&n| n > 0).ok_or_else(bad)?,
             't' => timeout_s = decimal(value).filter(|&n| n > 0).ok_or_else(bad)?,
-            _ => return Err(NotNative::Flag(word.clone())),
+            _ => return Err(flag.unknown()),
         }
     }
     let host = with_family(host.ok_or(NotNative::Missing("-H"))?, family)?;
@@ -93,25 +116,24 @@ pub fn parse_icmp(args: &[String]) -> Result<IcmpProbe, NotNative> {
     let mut packets = ICMP_PACKETS;
     let mut timeout_s = DEFAULT_TIMEOUT_S;
     let mut family = None;
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        if family_flag(word, &mut family)? {
-            continue;
-        }
-        if !word.starts_with('-') {
-            if host.is_some() {
-                return Err(NotNative::Arguments("check_icmp with several hosts"));
+    for arg in getopt(ICMP_OPTIONS, args) {
+        let flag = match arg? {
+            Arg::Flag(flag) => flag,
+            Arg::Positional(word) => {
+                if host.is_some() {
+                    return Err(NotNative::Arguments("check_icmp with several hosts"));
+                }
+                host = Some(one_host(word, word)?);
+                continue;
             }
-            host = Some(one_host(word, word)?);
-            continue;
-        }
-        let (flag, value) = flag_value(word, "Hwcnpt", &mut words)?;
-        let bad = || bad_value(word, value);
-        match flag {
+        };
+        let (value, bad) = (flag.value, || flag.bad());
+        match flag.short {
+            '4' | '6' => family_flag(flag.short, &mut family)?,
             'H' if host.is_some() => {
                 return Err(NotNative::Arguments("check_icmp with several hosts"))
             }
-            'H' => host = Some(one_host(word, value)?),
+            'H' => host = Some(one_host(flag.word, value)?),
             'w' => icmp_threshold(value, &mut warn).ok_or_else(bad)?,
             'c' => icmp_threshold(value, &mut crit).ok_or_else(bad)?,
             'n' | 'p' => {
@@ -120,7 +142,7 @@ pub fn parse_icmp(args: &[String]) -> Result<IcmpProbe, NotNative> {
                     .ok_or_else(bad)?
             }
             't' => timeout_s = decimal(value).filter(|&n| n > 0).ok_or_else(bad)?,
-            _ => return Err(NotNative::Flag(word.clone())),
+            _ => return Err(flag.unknown()),
         }
     }
     let host = with_family(host.ok_or(NotNative::Missing("-H"))?, family)?;
@@ -138,19 +160,18 @@ pub fn parse_icmp(args: &[String]) -> Result<IcmpProbe, NotNative> {
     ))
 }
 
-/// Reads `-4`/`-6` into `family`; `true` when `word` was one. Both given
-/// is left to the plugin.
-fn family_flag(word: &str, family: &mut Option<Version>) -> Result<bool, NotNative> {
-    let version = match word {
-        "-4" => Version::V4,
-        "-6" => Version::V6,
-        _ => return Ok(false),
+/// Records `-4`/`-6`; both given is left to the plugin.
+fn family_flag(flag: char, family: &mut Option<Version>) -> Result<(), NotNative> {
+    let version = if flag == '6' {
+        Version::V6
+    } else {
+        Version::V4
     };
     if family.is_some_and(|f| f != version) {
         return Err(NotNative::Arguments("both -4 and -6 given"));
     }
     *family = Some(version);
-    Ok(true)
+    Ok(())
 }
 
 /// The host with its family; a literal of the other family than the
@@ -173,42 +194,16 @@ fn with_family(
     Ok((host, family))
 }
 
-/// Splits `-xVALUE` / `-x VALUE` for the short flags in `known`.
-fn flag_value<'a>(
-    word: &'a str,
-    known: &str,
-    rest: &mut std::slice::Iter<'a, String>,
-) -> Result<(char, &'a str), NotNative> {
-    let not = || NotNative::Flag(word.to_string());
-    let mut chars = word.strip_prefix('-').ok_or_else(not)?.chars();
-    let flag = chars
-        .next()
-        .filter(|c| known.contains(*c))
-        .ok_or_else(not)?;
-    let attached = chars.as_str();
-    if !attached.is_empty() {
-        return Ok((flag, attached));
-    }
-    let value = rest
-        .next()
-        .ok_or_else(|| NotNative::MissingValue(word.to_string()))?;
-    Ok((flag, value))
-}
-
-fn bad_value(flag: &str, value: &str) -> NotNative {
-    NotNative::Value {
-        flag: flag.to_string(),
-        value: value.to_string(),
-    }
-}
-
 /// One IP literal or name; lists (`a,b`), bracketed or scoped IPv6
 /// (`fe80::1%eth0`) and empty values stay with the plugin.
 fn one_host(flag: &str, value: &str) -> Result<Box<str>, NotNative> {
     let odd = value.contains([',', ' ', '/', '[', '%']) || value.starts_with('-');
     let v6_literal = value.parse::<std::net::Ipv6Addr>().is_ok();
     if value.is_empty() || odd || (value.contains(':') && !v6_literal) {
-        return Err(bad_value(flag, value));
+        return Err(NotNative::Value {
+            flag: flag.to_string(),
+            value: value.to_string(),
+        });
     }
     Ok(value.into())
 }

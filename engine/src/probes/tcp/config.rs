@@ -12,16 +12,30 @@
 
 use crate::check::Status;
 use crate::probes::cmdline::{positive, seconds, NotNative};
+use crate::probes::getopt::{getopt, Arg, Opt};
 
 use super::{Family, TcpProbe};
 
 /// check_tcp's `DEFAULT_SOCKET_TIMEOUT`.
 const DEFAULT_TIMEOUT_S: u32 = 10;
 
-/// Flags that take a value, by their short letter.
-const WITH_VALUE: &str = "HcwtpseqrM";
-/// Flags without a value.
-const WITHOUT_VALUE: &str = "46Aj";
+/// The options the native probe reads.
+const OPTIONS: &[Opt] = &[
+    ('H', "hostname", true),
+    ('p', "port", true),
+    ('t', "timeout", true),
+    ('w', "warning-time", true),
+    ('c', "critical-time", true),
+    ('s', "send", true),
+    ('q', "quit", true),
+    ('e', "expect", true),
+    ('r', "refuse", true),
+    ('M', "mismatch", true),
+    ('4', "use-ipv4", false),
+    ('6', "use-ipv6", false),
+    ('A', "all", false),
+    ('j', "jail", false),
+];
 
 /// Reads check_tcp arguments (without `argv[0]`).
 ///
@@ -55,27 +69,13 @@ pub fn parse(args: &[String]) -> Result<TcpProbe, NotNative> {
             rest = tail;
         }
     }
-    let mut words = rest.iter();
-    while let Some(word) = words.next() {
-        let (flag, attached) = split_flag(word)?;
-        let value = if WITHOUT_VALUE.contains(flag) {
-            if attached.is_some() {
-                return Err(NotNative::Flag(word.clone()));
-            }
-            ""
-        } else {
-            match attached {
-                Some(v) => v,
-                None => words
-                    .next()
-                    .ok_or_else(|| NotNative::MissingValue(word.clone()))?,
-            }
+    for arg in getopt(OPTIONS, rest) {
+        let flag = match arg? {
+            Arg::Flag(flag) => flag,
+            Arg::Positional(word) => return Err(NotNative::Flag(word.to_string())),
         };
-        let bad = || NotNative::Value {
-            flag: word.clone(),
-            value: value.to_string(),
-        };
-        match flag {
+        let (value, bad) = (flag.value, || flag.bad());
+        match flag.short {
             'H' => {
                 probe.host = host(value)?;
                 probe.host_specified = true;
@@ -97,50 +97,13 @@ pub fn parse(args: &[String]) -> Result<TcpProbe, NotNative> {
             '6' => probe.family = Family::V6,
             'A' => probe.expect_all = true,
             'j' => probe.hide_output = true,
-            _ => return Err(NotNative::Flag(word.clone())),
+            _ => return Err(flag.unknown()),
         }
     }
     if probe.port == 0 {
         return Err(NotNative::Missing("-p"));
     }
     Ok(probe)
-}
-
-/// Splits `-pVALUE` / `-p` / `--port=VALUE` / `--port` into the short flag
-/// letter and the attached value.
-fn split_flag(word: &str) -> Result<(char, Option<&str>), NotNative> {
-    let not = || NotNative::Flag(word.to_string());
-    if let Some(long) = word.strip_prefix("--") {
-        let (name, value) = match long.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (long, None),
-        };
-        let flag = match name {
-            "hostname" => 'H',
-            "port" => 'p',
-            "timeout" => 't',
-            "warning-time" => 'w',
-            "critical-time" => 'c',
-            "send" => 's',
-            "quit" => 'q',
-            "expect" => 'e',
-            "refuse" => 'r',
-            "mismatch" => 'M',
-            "use-ipv4" => '4',
-            "use-ipv6" => '6',
-            "all" => 'A',
-            "jail" => 'j',
-            _ => return Err(not()),
-        };
-        return Ok((flag, value));
-    }
-    let mut chars = word.strip_prefix('-').ok_or_else(not)?.chars();
-    let flag = chars
-        .next()
-        .filter(|c| WITH_VALUE.contains(*c) || WITHOUT_VALUE.contains(*c))
-        .ok_or_else(not)?;
-    let attached = chars.as_str();
-    Ok((flag, (!attached.is_empty()).then_some(attached)))
 }
 
 /// A host the probe resolves like the plugin: names and IP literals;
