@@ -1,6 +1,8 @@
-//! The UDP conversation: the A and AAAA questions nslookup asks, sent
-//! together on one socket opened for this run, retried like nslookup
-//! (3 tries, 5 s each), answers matched by id and question.
+//! The conversation: the A and AAAA questions nslookup asks, sent
+//! together on one UDP socket opened for this run, retried like nslookup
+//! (3 tries, 5 s each), answers matched by id and question; a question
+//! whose UDP answer comes back truncated is asked again over TCP, as
+//! nslookup does (`;; Truncated, retrying in TCP mode.`).
 //!
 //! One socket per run keeps the first version simple: no shared state
 //! between checks, and the kernel's connected-socket filter drops packets
@@ -12,7 +14,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
 
 use super::wire::{self, Response, WireError};
 
@@ -38,8 +41,6 @@ pub enum Exchange {
     NoResponse,
     /// A packet with our id that is not a well-formed response.
     Malformed(WireError),
-    /// The server set TC: the answer needs TCP.
-    Truncated,
     /// We could not open, connect or use the socket.
     Local(io::Error),
 }
@@ -110,13 +111,39 @@ async fn ask(server: IpAddr, name: &str) -> io::Result<Exchange> {
             if response.qtype != slot.qtype || response.qname != wanted {
                 continue;
             }
-            if response.truncated {
-                return Ok(Exchange::Truncated);
-            }
-            slot.answer = Some(response);
+            slot.answer = Some(if response.truncated {
+                match over_tcp(server, &slot.packet).await {
+                    Ok(packet) => match wire::decode(&packet) {
+                        Ok(r) if r.id == slot.id && r.qtype == slot.qtype && r.qname == wanted => r,
+                        Ok(_) => return Ok(Exchange::Malformed(WireError::Mismatch)),
+                        Err(why) => return Ok(Exchange::Malformed(why)),
+                    },
+                    // nslookup: `connection refused`, `no servers could be
+                    // reached`, which the plugin reports as no response.
+                    Err(_) => return Ok(Exchange::NoResponse),
+                }
+            } else {
+                response
+            });
         }
     }
     Ok(Exchange::NoResponse)
+}
+
+/// Asks the question in `packet` over TCP (RFC 7766 framing: a two-byte
+/// length before each message) and returns the answer's bytes.
+async fn over_tcp(server: IpAddr, packet: &[u8]) -> io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect((server, 53)).await?;
+    let len = u16::try_from(packet.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "query too long"))?;
+    let mut framed = Vec::with_capacity(packet.len() + 2);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(packet);
+    stream.write_all(&framed).await?;
+    let answer_len = stream.read_u16().await?;
+    let mut answer = vec![0u8; usize::from(answer_len)];
+    stream.read_exact(&mut answer).await?;
+    Ok(answer)
 }
 
 /// The result once the answers needed are in: the A answer, and the AAAA

@@ -5,7 +5,7 @@
 //! The plugin runs `nslookup NAME SERVER` (bind9 9.18: an A query, then an
 //! AAAA query unless the A query failed, 3 tries of 5 s each) and scans its
 //! text. This probe asks the same two questions itself, concurrently, on
-//! one UDP socket opened per run, and rebuilds the plugin's verdict from
+//! one UDP socket opened per run (TCP for a truncated answer), and rebuilds the plugin's verdict from
 //! the two answers ([`exchange`], then [`DnsProbe::verdict`]):
 //!
 //! ```text
@@ -19,9 +19,9 @@
 //! CRITICAL - Plugin timed out while executing system call
 //! ```
 //!
-//! Not the plugin's: a malformed answer (nslookup would complain and retry)
-//! is `DNS CRITICAL - malformed response from DNS S: why`; a truncated one
-//! (nslookup retries over TCP, this probe does not) is UNKNOWN.
+//! A truncated UDP answer is asked again over TCP, as nslookup does. Not
+//! the plugin's: a malformed answer (nslookup would complain and retry)
+//! is `DNS CRITICAL - malformed response from DNS S: why`.
 
 pub mod config;
 mod exchange;
@@ -114,12 +114,6 @@ impl DnsProbe {
             Exchange::Malformed(why) => {
                 let text = format!("DNS CRITICAL - malformed response from DNS {server}: {why}");
                 return (Status::Critical, text);
-            }
-            Exchange::Truncated => {
-                let text = format!(
-                    "DNS UNKNOWN - truncated UDP response from DNS {server} (no TCP retry natively)"
-                );
-                return (Status::Unknown, text);
             }
             Exchange::Local(e) => {
                 return (Status::Unknown, format!("DNS UNKNOWN - cannot query: {e}"))

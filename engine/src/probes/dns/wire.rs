@@ -43,6 +43,9 @@ pub enum WireError {
     /// A compression pointer that does not point backwards.
     #[error("bad compression pointer")]
     BadPointer,
+    /// A well-formed answer to another question than the one asked.
+    #[error("answer to another question")]
+    Mismatch,
 }
 
 /// What the probe keeps of a response.

@@ -24,7 +24,8 @@ pub const HOSTILE: [&str; 2] = ["127.53.0.2", "127.53.0.3"];
 /// A loopback address with nothing on port 53.
 pub const CLOSED: &str = "127.53.0.9";
 
-/// The zone, as a hosts file: `multi` has two A and one AAAA record.
+/// The zone, as a hosts file: `multi` has two A and one AAAA record;
+/// `big` ([`BIG_RECORDS`]) more A records than fit a 512-byte UDP answer.
 const HOSTS: &str = "\
 192.0.2.10 ok.vedette.test
 192.0.2.21 multi.vedette.test
@@ -32,6 +33,9 @@ const HOSTS: &str = "\
 2001:db8::5 multi.vedette.test
 2001:db8::10 v6.vedette.test
 ";
+
+/// How many A records `big.vedette.test` has (198.51.100.1 up).
+const BIG_RECORDS: u8 = 40;
 
 /// A running dnsmasq, killed (by its PID) on drop.
 pub struct Dnsmasq {
@@ -49,7 +53,11 @@ impl Dnsmasq {
         );
         let dir = TempDir::new("dnsmasq");
         let hosts = dir.path().join("hosts");
-        std::fs::write(&hosts, HOSTS).expect("write hosts file");
+        let mut zone = HOSTS.to_string();
+        for n in 1..=BIG_RECORDS {
+            zone.push_str(&format!("198.51.100.{n} big.vedette.test\n"));
+        }
+        std::fs::write(&hosts, zone).expect("write hosts file");
         let child = Command::new(bin)
             .args([
                 "--no-daemon",
