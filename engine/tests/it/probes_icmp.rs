@@ -177,6 +177,48 @@ fn ipv6_namespace_host_up_then_dropped() {
     );
 }
 
+/// A firewall answering echoes with ICMP errors: check_ping names the
+/// error (its scan of ping's output), check_icmp counts it as loss; the
+/// native probe must do each the same, for IPv4 and IPv6.
+#[test]
+fn icmp_errors_are_named_like_the_plugins() {
+    let cases = [
+        ("icmp", "host-unreachable", "Host Unreachable"),
+        ("icmp", "net-prohibited", "Network Prohibited"),
+        ("icmp", "admin-prohibited", "Packet Filtered"),
+        ("icmp", "port-unreachable", "Bogus ICMP: Port Unreachable"),
+        ("icmpv6", "addr-unreachable", "Host Unreachable"),
+        ("icmpv6", "admin-prohibited", "Packet Filtered"),
+    ];
+    let runs: Vec<_> = cases
+        .into_iter()
+        .map(|(proto, kind, named)| {
+            std::thread::spawn(move || {
+                let ns = Netns::new();
+                ns.filter_input(&format!(
+                    "{proto} type echo-request reject with {proto} type {kind}"
+                ));
+                let host = if proto == "icmp" {
+                    ns.peer.to_string()
+                } else {
+                    ns.peer6.to_string()
+                };
+                let ping = compare(&format!("check_ping -H {host} {THRESHOLDS} -p 2 -t 3"));
+                assert_eq!(
+                    (ping.status, &*ping.output),
+                    (Status::Critical, &*format!("CRITICAL - {named} ({host})")),
+                    "{proto} {kind}"
+                );
+                let icmp = compare(&format!("check_icmp -H {host} {THRESHOLDS} -n 2 -t 3"));
+                assert_eq!(icmp.status, Status::Critical, "{proto} {kind}");
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    }
+}
+
 /// Replies 300 ms late cross the 200 ms warning, not the 500 ms critical.
 #[test]
 fn slow_replies_are_warning() {

@@ -11,8 +11,12 @@
 //!   crit_rta` after the start, or `-t` seconds if that comes first.
 //!
 //! IPv4 and IPv6: a literal address picks its family, a name resolves to
-//! IPv4 unless `-6` is given. ICMP errors (host unreachable) count as
-//! loss, where the plugins name them.
+//! IPv4 unless `-6` is given. An ICMP error quoting a request (host
+//! unreachable, prohibited, TTL exceeded) ends a `check_ping` round with
+//! the error's name, as the plugin's scan of `ping`'s output does;
+//! `check_icmp` counts it as loss and, when nothing answered, names the
+//! last IPv4 error and its sender, as that plugin does. Errors reach raw
+//! sockets only: on datagram sockets they are loss for both.
 
 pub mod config;
 mod packet;
@@ -32,7 +36,7 @@ use crate::probes::ProbeContext;
 
 use packet::Version;
 use report::Round;
-use socket::{IcmpSocket, InFlight};
+use socket::{IcmpSocket, InFlight, Reply};
 
 /// check_icmp's default gap between requests to one host.
 const ICMP_INTERVAL: Duration = Duration::from_millis(80);
@@ -144,7 +148,7 @@ impl IcmpProbe {
         match self.flavour {
             Flavour::Ping => {
                 let round = self.ping_round(&socket, peer, limit).await;
-                report::ping(&round, self.warn, self.crit)
+                report::ping(&self.host, &round, self.warn, self.crit)
             }
             Flavour::Icmp => {
                 let round = self.icmp_round(&socket, peer, start, limit).await;
@@ -169,7 +173,7 @@ impl IcmpProbe {
         let mut round = Round::default();
         let mut pending = Vec::new();
         let mut next_send = Instant::now();
-        while round.rtts.len() < self.packets as usize {
+        while round.rtts.len() < self.packets as usize && round.ping_error.is_none() {
             let now = Instant::now();
             if now >= limit {
                 break;
@@ -186,7 +190,8 @@ impl IcmpProbe {
                 continue;
             }
             let want = self.packets as usize;
-            collect(&mut pending, &mut round, until, |r| r.rtts.len() >= want).await;
+            let done = |r: &Round| r.rtts.len() >= want || r.ping_error.is_some();
+            collect(&mut pending, &mut round, until, done).await;
         }
         round
     }
@@ -221,7 +226,8 @@ impl IcmpProbe {
 /// A request in flight and when it left.
 type Pending = (InFlight, Instant);
 
-/// Sends one request; a send error counts as a lost packet, as in `ping`.
+/// Sends one request; a send error counts as a lost packet, as in `ping`,
+/// and no route to the peer is also the error `ping` prints for it.
 async fn send(
     socket: &Arc<IcmpSocket>,
     peer: IpAddr,
@@ -229,8 +235,18 @@ async fn send(
     pending: &mut Vec<Pending>,
 ) {
     round.sent += 1;
-    if let Ok(sent) = socket.send(peer).await {
-        pending.push(sent);
+    match socket.send(peer).await {
+        Ok(sent) => pending.push(sent),
+        Err(e) => {
+            // `Network is unreachable`, `No route to host`.
+            let no_route = matches!(
+                e.raw_os_error(),
+                Some(libc::ENETUNREACH | libc::EHOSTUNREACH)
+            );
+            if no_route {
+                round.ping_error.get_or_insert("Network Unreachable");
+            }
+        }
     }
 }
 
@@ -256,8 +272,10 @@ async fn collect(
         tokio::select! {
             (i, reply) = next => {
                 let (_, sent_at) = pending.swap_remove(i);
-                if let Some(reply) = reply {
-                    round.rtts.push(reply.at.saturating_duration_since(sent_at));
+                match reply {
+                    Some(Reply { error: Some(error), .. }) => round.error(&error),
+                    Some(reply) => round.rtts.push(reply.at.saturating_duration_since(sent_at)),
+                    None => {}
                 }
             }
             _ = &mut deadline => return,

@@ -8,11 +8,13 @@
 //! CRITICAL - 10.200.0.2: rta nan, lost 100%|rta=0.000ms;200.000;500.000;0; pl=100%;20;60;; rtmax=0.000ms;;;; rtmin=0.000ms;;;;
 //! ```
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::check::Status;
 use crate::threshold::Perf;
 
+use super::packet::IcmpError;
 use super::Limits;
 
 /// The outcome of one round: requests sent and the round-trip times of
@@ -23,6 +25,23 @@ pub struct Round {
     pub sent: u32,
     /// Round-trip times of the replies.
     pub rtts: Vec<Duration>,
+    /// The first error check_ping's scan of `ping`'s output would stop
+    /// at: its words for an ICMP error, or for a send error.
+    pub ping_error: Option<&'static str>,
+    /// The last ICMP error check_icmp read: its words and the sender.
+    pub icmp_error: Option<(&'static str, IpAddr)>,
+}
+
+impl Round {
+    /// Records an ICMP error that came back instead of a reply.
+    pub fn error(&mut self, error: &IcmpError) {
+        if let Some(text) = error.ping_text() {
+            self.ping_error.get_or_insert(text);
+        }
+        if let Some(text) = error.icmp_text() {
+            self.icmp_error = Some((text, error.from));
+        }
+    }
 }
 
 impl Round {
@@ -42,8 +61,12 @@ impl Round {
 
 /// check_ping's state and text. `rta` is what it reads from `ping`'s
 /// summary: the average in whole microseconds, as milliseconds in a
-/// C `float`.
-pub fn ping(round: &Round, warn: Limits, crit: Limits) -> (Status, String) {
+/// C `float`. An ICMP error line in `ping`'s output ends the plugin at
+/// once with the error's name and the host as given.
+pub fn ping(host: &str, round: &Round, warn: Limits, crit: Limits) -> (Status, String) {
+    if let Some(error) = round.ping_error {
+        return (Status::Critical, format!("CRITICAL - {error} ({host})"));
+    }
     let pl = round.loss();
     let rta = if round.rtts.is_empty() {
         None
@@ -105,7 +128,11 @@ pub fn icmp(host: &str, round: &Round, warn: Limits, crit: Limits) -> (Status, S
     let rtmax = ms(round.micros().fold(f64::NAN, f64::max));
     let rtmin = ms(round.micros().fold(f64::NAN, f64::min));
     let shown = if received == 0 {
-        format!("rta nan, lost {pl}%")
+        match round.icmp_error {
+            // The plugin prints 100 here whatever the loss.
+            Some((why, from)) => format!("{why} @ {from}. rta nan, lost 100%"),
+            None => format!("rta nan, lost {pl}%"),
+        }
     } else {
         format!("rta {rta:.3}ms, lost {pl}%")
     };
@@ -134,6 +161,8 @@ mod tests {
         Round {
             sent,
             rtts: rtts_us.iter().map(|&u| Duration::from_micros(u)).collect(),
+            ping_error: None,
+            icmp_error: None,
         }
     }
 
@@ -162,8 +191,17 @@ mod tests {
             ),
         ];
         for (r, status, text) in table {
-            assert_eq!(ping(r, W, C), (*status, text.to_string()));
+            assert_eq!(ping("h", r, W, C), (*status, text.to_string()));
         }
+        let mut unreachable = round(3, &[200]);
+        unreachable.ping_error = Some("Host Unreachable");
+        assert_eq!(
+            ping("10.0.0.9", &unreachable, W, C),
+            (
+                Status::Critical,
+                "CRITICAL - Host Unreachable (10.0.0.9)".to_string()
+            )
+        );
     }
 
     #[test]
@@ -188,5 +226,11 @@ mod tests {
         for (r, status, text) in table {
             assert_eq!(icmp("h", r, W, C), (*status, text.to_string()));
         }
+        let mut refused = round(2, &[]);
+        refused.icmp_error = Some(("Host unreachable", IpAddr::from([10, 0, 0, 1])));
+        assert_eq!(
+            icmp("h", &refused, W, C).1,
+            "CRITICAL - h: Host unreachable @ 10.0.0.1. rta nan, lost 100%|rta=0.000ms;200.000;500.000;0; pl=100%;20;60;; rtmax=0.000ms;;;; rtmin=0.000ms;;;; "
+        );
     }
 }

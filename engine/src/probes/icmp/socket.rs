@@ -8,8 +8,10 @@
 //! - Checks [`send`](IcmpSocket::send) echo requests and await a
 //!   [`Reply`]; one receiver task per socket reads every datagram and
 //!   hands it to the check waiting on its key (peer, identifier,
-//!   sequence). Anything else — other hosts, other programs' pings, late
-//!   replies whose check gave up, non-echo-replies — is dropped.
+//!   sequence), and likewise an ICMP error that quotes a request (raw
+//!   sockets only: datagram sockets queue errors apart). Anything else —
+//!   other hosts, other programs' pings, late replies whose check gave up,
+//!   other ICMP messages — is dropped.
 //! - Raw sockets (`CAP_NET_RAW`) carry our own identifier; unprivileged
 //!   datagram ICMP sockets (`net.ipv4.ping_group_range`) have theirs
 //!   rewritten by the kernel, so there the key's identifier is 0 and the
@@ -31,7 +33,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{oneshot, OnceCell};
 
-use super::packet::{self, Echo, Version};
+use super::packet::{self, Echo, IcmpError, Version};
 
 /// Receive buffer asked for: 32 MiB, so bursts of replies from thousands
 /// of checks on one shard are not dropped before the receiver task runs.
@@ -90,6 +92,9 @@ type Key = (IpAddr, u16, u16);
 pub struct Reply {
     /// When the receiver task read the reply.
     pub at: Instant,
+    /// `None` for an echo reply; the error when an ICMP error quoting the
+    /// request came back instead (raw sockets only).
+    pub error: Option<IcmpError>,
 }
 
 /// One ICMP socket and the requests in flight on it. The descriptor is
@@ -194,13 +199,24 @@ impl IcmpSocket {
     /// Hands one received datagram to its waiting check, if any.
     fn deliver(&self, datagram: &[u8], from: IpAddr, at: Instant) {
         let ip_header = self.raw && self.version == Version::V4;
-        let Some(Echo { ident, seq }) = packet::parse_reply(self.version, datagram, ip_header)
-        else {
-            return;
-        };
-        let key = (from, if self.raw { ident } else { 0 }, seq);
+        let (peer, Echo { ident, seq }, error) =
+            match packet::parse_reply(self.version, datagram, ip_header) {
+                Some(echo) => (from, echo, None),
+                // Errors quote the request: its destination is the key's
+                // peer, wherever the error came from.
+                None if self.raw => {
+                    let Some((error, dest, echo)) =
+                        packet::parse_error(self.version, datagram, ip_header, from)
+                    else {
+                        return;
+                    };
+                    (dest, echo, Some(error))
+                }
+                None => return,
+            };
+        let key = (peer, if self.raw { ident } else { 0 }, seq);
         if let Some(tx) = self.waiting.lock().remove(&key) {
-            let _ = tx.send(Reply { at });
+            let _ = tx.send(Reply { at, error });
         }
     }
 }
@@ -300,7 +316,13 @@ mod tests {
             assert!(in_flight.reply.try_recv().is_err(), "foreign reply taken");
             request[0] = 0;
             deliver(&request, p);
-            assert_eq!(in_flight.reply.try_recv().ok(), Some(Reply { at: now }));
+            assert_eq!(
+                in_flight.reply.try_recv().ok(),
+                Some(Reply {
+                    at: now,
+                    error: None
+                })
+            );
         });
     }
 }
