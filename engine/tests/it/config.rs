@@ -126,10 +126,17 @@ fn templates_groups_includes_and_macros_resolve() {
         Duration::from_secs(3600),
         "own value overrides"
     );
-    assert!(
-        !w2.schedule.active,
-        "a host without a check is not scheduled"
+    // No `check`: the built-in `hostalive` pings the address, natively.
+    let alive = w2.check.as_ref().expect("hostalive");
+    assert_eq!(
+        (alive.command.as_str(), alive.line.as_str()),
+        (
+            "hostalive",
+            "/usr/lib/nagios/plugins/check_ping -H w2 -w 3000.0,80% -c 5000.0,100% -p 5"
+        )
     );
+    assert!(w2.schedule.active);
+    assert_eq!(vedette::probes::build(alive, &m.settings).name(), "icmp");
 
     // `http` attaches to both members of `web`: w1 by the group's members, w2 by its groups.
     let http: Vec<_> = m.services.iter().filter(|s| s.name == "http").collect();
@@ -150,6 +157,26 @@ fn templates_groups_includes_and_macros_resolve() {
         .find(|s| s.name == "passive")
         .expect("passive");
     assert!(passive.check.is_none() && !passive.schedule.active);
+}
+
+#[test]
+fn the_default_host_check_can_be_replaced_or_switched_off() {
+    let dir = TempDir::new("hostalive");
+    let load = |text: &str| {
+        let path = dir.path().join("v.toml");
+        std::fs::write(&path, text).expect("write");
+        config::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let own = load("[commands.hostalive]\nline = \"check_dummy 0 up $HOSTNAME$\"\n[hosts.a]\n");
+    let check = own.hosts[0].check.as_ref().map(|c| c.line.as_str());
+    assert_eq!(check, Some("check_dummy 0 up a"));
+
+    let off = load("[engine]\ndefault_host_check = false\n[hosts.a]\n");
+    assert!(off.hosts[0].check.is_none());
+    assert!(!off.hosts[0].schedule.active, "no check, not scheduled");
+
+    let passive = load("[hosts.a]\nactive = false\n");
+    assert!(!passive.hosts[0].schedule.active);
 }
 
 #[test]

@@ -58,6 +58,8 @@ pub struct RawEngine {
     pub timeout_state: Option<String>,
     /// Run recognised plugin command lines natively (default true).
     pub native_probes: Option<bool>,
+    /// Hosts without a `check` run the `hostalive` command (default true).
+    pub default_host_check: Option<bool>,
 }
 
 /// `[commands.NAME]`.

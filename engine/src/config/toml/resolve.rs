@@ -334,6 +334,15 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
     s
 }
 
+/// The command hosts without a `check` run, unless the config defines its
+/// own `[commands.hostalive]` or sets `[engine] default_host_check =
+/// false`: ping, with the thresholds of Icinga 2's `hostalive` and
+/// Nagios' sample `check-host-alive`. It runs natively (the icmp probe).
+const HOSTALIVE: (&str, &str) = (
+    "hostalive",
+    "/usr/lib/nagios/plugins/check_ping -H $HOSTADDRESS$ -w 3000.0,80% -c 5000.0,100% -p 5",
+);
+
 /// Builds the model from every parsed file; `errors` holds what reading
 /// already found.
 pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, ConfigErrors> {
@@ -344,6 +353,18 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
     for (name, c) in &m.commands {
         let timeout = dur(&c.value.timeout, "timeout", &c.loc, &mut errors);
         commands.insert(name.clone(), (c.value.line.clone(), timeout));
+    }
+    let default_host_check = m
+        .settings
+        .as_ref()
+        .and_then(|e| e.value.default_host_check)
+        .unwrap_or(true)
+        .then_some(HOSTALIVE.0);
+    if default_host_check.is_some() {
+        let (name, line) = HOSTALIVE;
+        commands
+            .entry(name.to_string())
+            .or_insert_with(|| (line.to_string(), None));
     }
 
     // Hosts.
@@ -364,7 +385,7 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
         let address = raw.address.clone().unwrap_or_else(|| name.clone());
         let vars: Vec<(String, String)> =
             raw.vars.clone().unwrap_or_default().into_iter().collect();
-        let check = raw.check.as_ref().and_then(|c| {
+        let check = raw.check.as_deref().or(default_host_check).and_then(|c| {
             let ctx = MacroCtx {
                 host: name,
                 address: &address,
@@ -381,8 +402,8 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
             &raw.retry_interval,
             raw.max_check_attempts,
             raw.active
-                .map(|a| a && raw.check.is_some())
-                .or(Some(raw.check.is_some())),
+                .map(|a| a && check.is_some())
+                .or(Some(check.is_some())),
             &at.loc,
             &mut errors,
         );
