@@ -45,7 +45,8 @@ fn certificate_within_warning_and_critical_windows() {
     let expiring = SServer::start(&certs, "expiring", None);
     let r = tcp(&format!("-H 127.0.0.1 -p {} -D 30", expiring.port));
     assert_eq!(r.status, Status::Warning);
-    assert!(r.output.contains("expires in 4 day(s)"), "{}", r.output);
+    // 4 days and some hours, or 5 when checked within its first second.
+    assert!(r.output.contains(" day(s) ("), "{}", r.output);
     let r = tcp(&format!("-H 127.0.0.1 -p {} -D 30,10", expiring.port));
     assert_eq!(r.status, Status::Critical);
     // The windows are days, whatever the certificate's lifetime.
@@ -178,4 +179,31 @@ fn service_name_in_the_hostname_error() {
         &*r.output,
         "IMAP CRITICAL - Invalid hostname, address or socket: nosuch.invalid"
     );
+}
+
+#[test]
+fn jabber_and_clamd_send_first() {
+    let jabber =
+        banner(b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' id='1' from='test'>");
+    let clamd = banner(b"PONG\n");
+    // JABBER never prints what the server said.
+    let r = alias("check_jabber", jabber.addr.port(), "");
+    assert_eq!(r.status, Status::Ok);
+    assert!(!r.output.contains("stream"), "{}", r.output);
+    alias("check_jabber", clamd.addr.port(), "");
+    let r = alias("check_clamd", clamd.addr.port(), "");
+    assert!(r.output.ends_with("[PONG]"), "{}", r.output);
+    jabber.join();
+    clamd.join();
+}
+
+#[test]
+fn socket_timeout_after_an_ok_certificate() {
+    let certs = Certs::make();
+    let silent = TlsBanner::start(&certs, "valid", b"");
+    let args = format!("-H 127.0.0.1 -p {} -D 30 -e x -t 1", silent.addr.port());
+    let r = tcp(&args);
+    assert_eq!(r.status, Status::Critical);
+    assert_eq!(&*r.long_output, "CRITICAL - Socket timeout after 1 seconds");
+    silent.join();
 }
