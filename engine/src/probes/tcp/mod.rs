@@ -22,7 +22,7 @@
 //! plugin's, so a multi-line banner lands in the long output alike.
 
 pub mod config;
-mod service;
+pub mod service;
 mod tls;
 
 use std::fmt::Write as _;
