@@ -58,7 +58,10 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
     let words = argv::split(line).map_err(NotNative::Shell)?;
     let (program, args) = words.split_first().ok_or(NotNative::Empty)?;
     match program.rsplit('/').next().unwrap_or(program) {
-        "check_tcp" => Ok(Probe::Tcp(Box::new(tcp::config::parse(args)?))),
+        // check_tcp and the names it answers to as a symlink.
+        name @ ("check_tcp" | "check_ftp" | "check_pop" | "check_spop" | "check_imap"
+        | "check_simap" | "check_ssmtp" | "check_nntp" | "check_nntps" | "check_jabber"
+        | "check_clamd") => Ok(Probe::Tcp(Box::new(tcp::config::parse(name, args)?))),
         "check_dns" => Ok(Probe::Dns(Box::new(dns::config::parse(args)?))),
         "check_ping" => Ok(Probe::Icmp(Box::new(icmp::config::parse_ping(args)?))),
         "check_icmp" => Ok(Probe::Icmp(Box::new(icmp::config::parse_icmp(args)?))),
@@ -133,6 +136,13 @@ mod tests {
                 Err("flag '-r' not understood"),
             ),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
+            ("check_tcp -H h -p 993 -S -D 30,7 --sni=h", Ok("tcp")),
+            ("/usr/lib/nagios/plugins/check_simap -H h", Ok("tcp")),
+            ("check_ftp -H h -e 220", Ok("tcp")),
+            (
+                "check_udp -H h -p 53 -s x -e y",
+                Err("no native probe for 'check_udp'"),
+            ),
             (
                 "check_tcp -H h -p 22 | cat",
                 Err("needs a shell: shell metacharacter '|'"),

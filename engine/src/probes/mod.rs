@@ -19,6 +19,7 @@ pub(crate) mod getopt;
 pub mod http;
 pub mod icmp;
 pub mod tcp;
+pub mod tls_common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,11 +175,11 @@ mod tests {
         let on = Settings::default();
         let (p, why) = build_explained(&spec("check_tcp -H h -p 1"), &on);
         assert_eq!((p.name(), why), ("tcp", None));
-        let (p, why) = build_explained(&spec("check_tcp -H h -p 1 -S"), &on);
+        let (p, why) = build_explained(&spec("check_tcp -H h -p 1 -E"), &on);
         assert_eq!(p.name(), "exec");
         assert_eq!(
             why.map(|w| w.to_string()).as_deref(),
-            Some("flag '-S' not understood")
+            Some("flag '-E' not understood")
         );
         let off = Settings {
             native_probes: false,

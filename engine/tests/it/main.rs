@@ -8,4 +8,5 @@ mod probes_exec;
 mod probes_http;
 mod probes_icmp;
 mod probes_tcp;
+mod probes_tcp_tls;
 mod support;

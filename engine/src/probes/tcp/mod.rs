@@ -11,23 +11,31 @@
 //! No data received from host
 //! CRITICAL - Socket timeout after 10 seconds
 //! TCP CRITICAL - Invalid hostname, address or socket: HOST
+//! CRITICAL - Cannot make SSL connection.
 //! ```
+//!
+//! Called as `check_imap` and the like ([`service`]), the plugin prints the
+//! service's name for `TCP`. With `-D` a certificate verdict other than OK
+//! is the whole output; an OK one is printed before the rest.
 //!
 //! The text is then split by [`plugin_output::parse`] like a forked
 //! plugin's, so a multi-line banner lands in the long output alike.
 
 pub mod config;
+pub mod service;
+mod tls;
 
 use std::fmt::Write as _;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
+use crate::probes::tls_common::CertDays;
 use crate::probes::ProbeContext;
 use crate::threshold::Perf;
 
@@ -49,6 +57,8 @@ pub enum Family {
 /// A compiled `check_tcp` command line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TcpProbe {
+    /// The name printed for `TCP` (`IMAP` when called as `check_imap`).
+    service: &'static str,
     host: Box<str>,
     /// `-H` given: the output names the host (`on HOST port N`).
     host_specified: bool,
@@ -58,6 +68,9 @@ pub struct TcpProbe {
     /// The quit string with its `\r\n` already appended.
     quit: Option<Box<[u8]>>,
     expect: Vec<Box<str>>,
+    /// The answer must start with an expect string (a service's own);
+    /// `-e` strings match anywhere.
+    exact: bool,
     expect_all: bool,
     warn: Option<f64>,
     crit: Option<f64>,
@@ -66,6 +79,12 @@ pub struct TcpProbe {
     refuse: Status,
     mismatch: Status,
     hide_output: bool,
+    /// `-S` (or `-D`, or a TLS service).
+    tls: bool,
+    /// `-D`.
+    cert_days: Option<CertDays>,
+    /// `--sni`: the server name sent in the handshake.
+    sni: Option<Box<str>>,
     /// The engine's timeout for this check (`None`: the shard default).
     check_timeout: Option<Duration>,
 }
@@ -76,6 +95,8 @@ enum Match {
     /// Nothing expected.
     NotTried,
     Success,
+    /// Not yet: more of the answer might still match.
+    Retry,
     Failure,
 }
 
@@ -91,40 +112,49 @@ impl TcpProbe {
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         let socket_timeout = Duration::from_secs(u64::from(self.timeout_s));
         let engine_timeout = self.check_timeout.unwrap_or(ctx.default_timeout);
-        let (status, text) =
-            match tokio::time::timeout(socket_timeout.min(engine_timeout), self.session()).await {
+        // An OK certificate line, printed before whatever comes next (even
+        // the plugin's own timeout message).
+        let mut cert_ok = None;
+        let session = self.session(&mut cert_ok);
+        let (status, mut text) =
+            match tokio::time::timeout(socket_timeout.min(engine_timeout), session).await {
                 Ok(done) => done,
                 // The plugin's alarm(2) fires first: its own message.
                 Err(_) if socket_timeout <= engine_timeout => (
                     Status::Critical,
                     format!("CRITICAL - Socket timeout after {} seconds", self.timeout_s),
                 ),
-                // Nagios would have killed the plugin first.
-                Err(_) => (
-                    ctx.timeout_status,
-                    format!(
+                // Nagios would have killed the plugin first, and shows none
+                // of what it printed.
+                Err(_) => {
+                    let text = format!(
                         "(Service check timed out after {:.2} seconds)",
                         engine_timeout.as_secs_f64()
-                    ),
-                ),
+                    );
+                    return plugin_output::parse(ctx.timeout_status, &text);
+                }
             };
+        if let Some(line) = cert_ok {
+            text = format!("{line}\n{text}");
+        }
         plugin_output::parse(status, &text)
     }
 
-    /// Everything check_tcp does between argument parsing and exit.
-    async fn session(&self) -> (Status, String) {
+    /// Everything check_tcp does between argument parsing and exit; an OK
+    /// `-D` line goes to `cert_ok`.
+    async fn session(&self, cert_ok: &mut Option<String>) -> (Status, String) {
         let addrs = match self.resolve().await {
             Some(addrs) if !addrs.is_empty() => addrs,
             _ => {
                 let text = format!(
-                    "TCP CRITICAL - Invalid hostname, address or socket: {}",
-                    self.host
+                    "{} CRITICAL - Invalid hostname, address or socket: {}",
+                    self.service, self.host
                 );
                 return (Status::Critical, text);
             }
         };
         let start = Instant::now();
-        let mut stream = match connect(&addrs).await {
+        let stream = match connect(&addrs).await {
             Ok(stream) => stream,
             Err(e) => {
                 let text = format!(
@@ -136,10 +166,36 @@ impl TcpProbe {
                 return (self.refuse, text);
             }
         };
+        if !self.tls {
+            return self.exchange(stream, start).await;
+        }
+        let mut stream = match tls::handshake(stream, self.sni.as_deref()).await {
+            Ok(stream) => stream,
+            Err(verdict) => return verdict,
+        };
+        if let Some(days) = self.cert_days {
+            let (status, line) = tls::cert_verdict(&stream, days);
+            if status != Status::Ok {
+                return (status, line);
+            }
+            *cert_ok = Some(line);
+        }
+        let verdict = self.exchange(&mut stream, start).await;
+        // The plugin's SSL_shutdown: say goodbye properly.
+        stream.get_mut().1.send_close_notify();
+        let _ = stream.flush().await;
+        verdict
+    }
+
+    /// Send, expect, quit, and the verdict, on a plain or TLS stream.
+    async fn exchange<S>(&self, mut stream: S, start: Instant) -> (Status, String)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         // Write errors are ignored, as the plugin ignores send()'s result:
         // a peer that hung up shows in what is (not) read.
         if let Some(send) = &self.send {
-            let _ = stream.write_all(send).await;
+            let _ = write_out(&mut stream, send).await;
         }
         let mut answer = Vec::new();
         let mut matched = Match::NotTried;
@@ -150,7 +206,7 @@ impl TcpProbe {
             }
         }
         if let Some(quit) = &self.quit {
-            let _ = stream.write_all(quit).await;
+            let _ = write_out(&mut stream, quit).await;
         }
         drop(stream);
         let elapsed = start.elapsed().as_micros() as f64 / 1e6;
@@ -177,9 +233,12 @@ impl TcpProbe {
     }
 
     /// Reads until an expect decision, as the plugin's receive loop: read
-    /// what is there (1 KiB at a time); after a non-matching chunk wait up
-    /// to [`READ_MORE`] for more; stop at EOF or error.
-    async fn read_answer(&self, stream: &mut TcpStream, answer: &mut Vec<u8>) -> Match {
+    /// what is there (1 KiB at a time); while the answer might still match,
+    /// wait up to [`READ_MORE`] for more; stop at EOF or error.
+    async fn read_answer<S>(&self, stream: &mut S, answer: &mut Vec<u8>) -> Match
+    where
+        S: AsyncRead + Unpin,
+    {
         let mut chunk = [0u8; 1024];
         loop {
             let read = if answer.is_empty() {
@@ -194,25 +253,44 @@ impl TcpProbe {
                 Ok(n) if n > 0 => answer.extend_from_slice(&chunk[..n]),
                 _ => break,
             }
-            if self.expect_matches(answer) {
-                return Match::Success;
+            match self.expect_match(answer) {
+                Match::Retry => {}
+                decided => return decided,
             }
         }
         Match::Failure
     }
 
-    /// `np_expect_match` for `-e` strings: substring search in the text up
-    /// to the first NUL (the plugin handles it as a C string).
-    fn expect_matches(&self, answer: &[u8]) -> bool {
+    /// `np_expect_match` on the text up to the first NUL (the plugin
+    /// handles it as a C string): a service's own strings must start the
+    /// answer, `-e` strings may be anywhere in it.
+    fn expect_match(&self, answer: &[u8]) -> Match {
         let text = c_str(answer);
-        let found = |e: &str| {
+        let (mut hits, mut partial) = (0, 0);
+        for e in &self.expect {
             let e = e.as_bytes();
-            e.is_empty() || text.windows(e.len()).any(|w| w == e)
-        };
-        if self.expect_all {
-            self.expect.iter().all(|e| found(e))
+            if self.exact {
+                if text.starts_with(e) {
+                    hits += 1;
+                } else if e.starts_with(text) {
+                    // What came so far is the start of it: worth waiting.
+                    partial += 1;
+                }
+            } else if e.is_empty() || text.windows(e.len()).any(|w| w == e) {
+                hits += 1;
+            }
+        }
+        let wanted = if self.expect_all {
+            self.expect.len()
         } else {
-            self.expect.iter().any(|e| found(e))
+            1
+        };
+        if hits >= wanted {
+            Match::Success
+        } else if partial > 0 || !self.exact {
+            Match::Retry
+        } else {
+            Match::Failure
         }
     }
 
@@ -240,7 +318,7 @@ impl TcpProbe {
         let shown = String::from_utf8_lossy(&raw[..keep.min(raw.len())]);
         let failed = matched == Match::Failure;
 
-        let mut out = format!("TCP {status} - ");
+        let mut out = format!("{} {status} - ", self.service);
         // Writing to a String cannot fail; the results are ignored.
         if failed && !answer.is_empty() && !self.hide_output {
             let _ = write!(out, "Unexpected response from host/socket: {shown}");
@@ -277,6 +355,12 @@ impl TcpProbe {
         let _ = write!(out, "|{perf}");
         out
     }
+}
+
+/// Writes all of `bytes` and flushes (TLS holds records until then).
+async fn write_out<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes).await?;
+    stream.flush().await
 }
 
 /// Tries each address in order, like the plugin's `np_net_connect`; the
@@ -320,21 +404,30 @@ mod tests {
 
     fn probe(args: &str) -> TcpProbe {
         let args: Vec<String> = args.split_whitespace().map(String::from).collect();
-        config::parse(&args).expect("native")
+        config::parse("check_tcp", &args).expect("native")
     }
 
     #[test]
     fn expect_matching_is_any_or_all_up_to_nul() {
-        let table: &[(&str, &[u8], bool)] = &[
-            ("-p 1 -e SSH", b"SSH-2.0", true),
-            ("-p 1 -e 2.0", b"SSH-2.0", true),
-            ("-p 1 -e FOO -e SSH", b"SSH-2.0", true),
-            ("-p 1 -e FOO -e SSH -A", b"SSH-2.0", false),
-            ("-p 1 -e 2.0 -e SSH -A", b"SSH-2.0", true),
-            ("-p 1 -e late", b"early\0late", false),
+        use Match::{Failure, Retry, Success};
+        let table: &[(&str, &str, &[u8], Match)] = &[
+            ("check_tcp", "-p 1 -e SSH", b"SSH-2.0", Success),
+            ("check_tcp", "-p 1 -e 2.0", b"SSH-2.0", Success),
+            ("check_tcp", "-p 1 -e FOO -e SSH", b"SSH-2.0", Success),
+            ("check_tcp", "-p 1 -e FOO -e SSH -A", b"SSH-2.0", Retry),
+            ("check_tcp", "-p 1 -e 2.0 -e SSH -A", b"SSH-2.0", Success),
+            ("check_tcp", "-p 1 -e late", b"early\0late", Retry),
+            // A service's greeting must come first; a cut-off one may
+            // still arrive whole.
+            ("check_imap", "", b"* OK ready", Success),
+            ("check_imap", "", b"+OK ready", Failure),
+            ("check_imap", "", b"* ", Retry),
+            ("check_nntp", "", b"201 news", Success),
         ];
-        for &(args, answer, want) in table {
-            assert_eq!(probe(args).expect_matches(answer), want, "{args}");
+        for &(program, args, answer, want) in table {
+            let args: Vec<String> = args.split_whitespace().map(String::from).collect();
+            let probe = config::parse(program, &args).expect("native");
+            assert_eq!(probe.expect_match(answer), want, "{program} {args:?}");
         }
     }
 
