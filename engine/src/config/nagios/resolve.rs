@@ -178,22 +178,32 @@ impl<'a> Resolver<'a> {
 
     /// The effective value of `key` for definition `i`.
     pub fn get(&self, i: usize, key: &str) -> Option<Value<'a>> {
-        self.get_at(i, key, 0)
+        self.get_at(i, key, 0, &mut Visited::default())
     }
 
-    fn get_at(&self, i: usize, key: &str, depth: usize) -> Option<Value<'a>> {
-        if depth > MAX_DEPTH {
+    fn get_at(
+        &self,
+        i: usize,
+        key: &str,
+        depth: usize,
+        visited: &mut Visited,
+    ) -> Option<Value<'a>> {
+        // A definition reached again by another path of a diamond-shaped
+        // `use` graph was searched already and held nothing (the search
+        // stops at the first value): skipping it keeps a lookup linear in
+        // the number of templates instead of exponential in the depth.
+        if depth > MAX_DEPTH || !visited.first_time(i) {
             return None;
         }
         let obj = self.objs.get(i)?;
         let Some(attr) = obj.own(key) else {
-            return self.inherited(i, key, depth);
+            return self.inherited(i, key, depth, visited);
         };
         if attr.value == "null" {
             return None;
         }
         let text = match attr.value.strip_prefix('+') {
-            Some(rest) => match self.inherited(i, key, depth) {
+            Some(rest) => match self.inherited(i, key, depth, visited) {
                 Some(up) => Cow::Owned(format!("{},{rest}", up.text)),
                 None => Cow::Borrowed(rest),
             },
@@ -206,24 +216,39 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn inherited(&self, i: usize, key: &str, depth: usize) -> Option<Value<'a>> {
+    fn inherited(
+        &self,
+        i: usize,
+        key: &str,
+        depth: usize,
+        visited: &mut Visited,
+    ) -> Option<Value<'a>> {
         self.parents
             .get(i)?
             .iter()
-            .find_map(|&p| self.get_at(p as usize, key, depth + 1))
+            .find_map(|&p| self.get_at(p as usize, key, depth + 1, visited))
     }
 
     /// Names (upper-cased, without the `_`) and values of the custom
     /// variables of definition `i`, inherited ones included.
     pub fn custom_vars(&self, i: usize) -> Vec<(&'a str, Cow<'a, str>)> {
         let mut keys: Vec<&'a str> = Vec::new();
-        self.collect_custom_keys(i, 0, &mut keys);
+        self.collect_custom_keys(i, 0, &mut keys, &mut Visited::default());
         keys.into_iter()
             .filter_map(|k| Some((k.get(1..)?, self.get(i, k)?.text)))
             .collect()
     }
 
-    fn collect_custom_keys(&self, i: usize, depth: usize, keys: &mut Vec<&'a str>) {
+    fn collect_custom_keys(
+        &self,
+        i: usize,
+        depth: usize,
+        keys: &mut Vec<&'a str>,
+        visited: &mut Visited,
+    ) {
+        if !visited.first_time(i) {
+            return;
+        }
         let Some(obj) = self.objs.get(i).filter(|_| depth <= MAX_DEPTH) else {
             return;
         };
@@ -233,8 +258,34 @@ impl<'a> Resolver<'a> {
             }
         }
         for &p in self.parents.get(i).map_or(&[][..], Vec::as_slice) {
-            self.collect_custom_keys(p as usize, depth + 1, keys);
+            self.collect_custom_keys(p as usize, depth + 1, keys, visited);
         }
+    }
+}
+
+/// The definitions one lookup has entered. Chains are short in real
+/// configs, so the first few live inline and a lookup does not allocate.
+#[derive(Default)]
+struct Visited {
+    inline: [usize; 8],
+    len: usize,
+    spill: Vec<usize>,
+}
+
+impl Visited {
+    /// Records `i`; `false` when it was recorded before.
+    fn first_time(&mut self, i: usize) -> bool {
+        let inline = &self.inline[..self.len];
+        if inline.contains(&i) || self.spill.contains(&i) {
+            return false;
+        }
+        if self.len < self.inline.len() {
+            self.inline[self.len] = i;
+            self.len += 1;
+        } else {
+            self.spill.push(i);
+        }
+        true
     }
 }
 
@@ -282,6 +333,36 @@ define host {\n host_name h\n use a\n hostgroups +own\n notes null\n _os debian\
         assert!(r.registered(h));
         assert!(!r.registered(0));
         assert_eq!(r.custom_vars(h), vec![("OS", Cow::Borrowed("debian"))]);
+    }
+
+    /// 40 levels of two templates each, every one using both of the next
+    /// level: 2^40 paths to the bottom. Without skipping what a lookup has
+    /// searched already, a missing key would never come back.
+    #[test]
+    fn diamond_shaped_templates_resolve_in_linear_time() {
+        let mut src = String::new();
+        for level in 0..40 {
+            for side in ["a", "b"] {
+                let next = level + 1;
+                src.push_str(&format!(
+                    "define host {{\n name {side}{level}\n use a{next},b{next}\n register 0\n}}\n"
+                ));
+            }
+        }
+        src.push_str("define host {\n name a40\n _DEEP bottom\n register 0\n}\n");
+        src.push_str("define host {\n name b40\n register 0\n}\n");
+        src.push_str("define host {\n host_name h\n use a0,b0\n}\n");
+        let (objs, errs) = load(&src);
+        assert!(errs.is_empty(), "{errs:?}");
+        let (mut e, mut w) = (ConfigErrors::default(), Vec::new());
+        let r = Resolver::new(&objs, &mut e, &mut w);
+        let h = objs.len() - 1;
+        assert!(r.get(h, "check_interval").is_none());
+        assert_eq!(
+            r.get(h, "_DEEP").map(|v| v.text.into_owned()).as_deref(),
+            Some("bottom")
+        );
+        assert_eq!(r.custom_vars(h), vec![("DEEP", Cow::Borrowed("bottom"))]);
     }
 
     #[test]
