@@ -6,9 +6,11 @@
 //! installs the new plan shard by shard; a config that fails validation
 //! changes nothing.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -17,8 +19,9 @@ use crate::config::{self, ConfigErrors};
 use crate::events::{self, Event};
 use crate::model::Model;
 use crate::probes::ProbeContext;
-use crate::scheduler::core::ShardCore;
-use crate::scheduler::plan::{self, shard_of};
+use crate::retention;
+use crate::scheduler::core::{LastResult, ShardCore};
+use crate::scheduler::plan::{self, shard_of, CheckKey};
 use crate::scheduler::shard::{self, ShardHandle};
 use crate::scheduler::stats::empty_histogram;
 
@@ -47,6 +50,16 @@ pub enum StartError {
     },
 }
 
+/// The retention file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write retained states to {}: {source}", path.display())]
+pub struct SaveError {
+    /// The file.
+    pub path: PathBuf,
+    /// The I/O error.
+    pub source: std::io::Error,
+}
+
 /// Outcome of a successful reload.
 #[derive(Debug, Clone)]
 pub struct ReloadSummary {
@@ -66,6 +79,8 @@ pub struct Engine {
     events_tx: Option<crossbeam_channel::Sender<Event>>,
     sink: Option<JoinHandle<()>>,
     reload_lock: Mutex<()>,
+    /// Where states are retained and how often, when retention is on.
+    retention: Option<(PathBuf, Duration)>,
 }
 
 impl Engine {
@@ -89,11 +104,23 @@ impl Engine {
             .unwrap_or_else(|| cores.len().max(1))
             .max(1);
         let plans = plan::plan(&model, n);
+        let retention = model.settings.retain_state.then(|| {
+            (
+                state_dir.join(retention::FILE),
+                model.settings.retention_interval,
+            )
+        });
+        let mut retained = match &retention {
+            Some((path, _)) => load_retained(path),
+            None => HashMap::new(),
+        };
         let now_ms = clock.now_us() / 1000;
         let mut shards = Vec::with_capacity(n);
+        let mut restored = 0;
         for (i, p) in plans.into_iter().enumerate() {
             let mut core = ShardCore::new(now_ms);
             core.load(p, now_ms);
+            restored += core.restore(&mut retained);
             let pin = (!cores.is_empty()).then(|| cores[i % cores.len()]);
             let handle = shard::spawn(
                 i,
@@ -113,6 +140,7 @@ impl Engine {
             shards = n,
             hosts = model.hosts.len(),
             services = model.services.len(),
+            restored,
             "Engine started"
         );
         Ok(Engine {
@@ -122,6 +150,30 @@ impl Engine {
             events_tx: Some(tx),
             sink: Some(sink),
             reload_lock: Mutex::new(()),
+            retention,
+        })
+    }
+
+    /// How often [`Engine::save_state`] should run while the engine runs;
+    /// `None` when retention is off.
+    pub fn retention_interval(&self) -> Option<Duration> {
+        self.retention.as_ref().map(|(_, every)| *every)
+    }
+
+    /// Writes every check's state to the retention file (when retention is
+    /// on); returns how many were written.
+    ///
+    /// # Errors
+    /// The file's I/O error, with its path.
+    pub fn save_state(&self) -> Result<usize, SaveError> {
+        let Some((path, _)) = &self.retention else {
+            return Ok(0);
+        };
+        let clock = self.clock;
+        let unix_of = |l: &LastResult| l.retained_at.unwrap_or_else(|| clock.unix_ms(l.at_ms));
+        retention::save(&self.shards, unix_of, path).map_err(|source| SaveError {
+            path: path.clone(),
+            source,
         })
     }
 
@@ -250,6 +302,14 @@ impl Engine {
         for s in &mut self.shards {
             s.stop();
         }
+        // After the shards stopped, so the file holds their last results.
+        if !self.shards.is_empty() {
+            match self.save_state() {
+                Ok(n) if self.retention.is_some() => tracing::info!(checks = n, "States retained"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "Cannot retain states"),
+            }
+        }
         self.shards.clear();
         self.events_tx = None;
         if let Some(sink) = self.sink.take() {
@@ -263,6 +323,23 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// The retained states at `path`; unreadable lines and files are logged
+/// and skipped: a damaged retention file must not keep the engine down.
+fn load_retained(path: &Path) -> HashMap<CheckKey, retention::Retained> {
+    match retention::load(path) {
+        Ok(loaded) => {
+            for bad in &loaded.bad_lines {
+                tracing::warn!(file = %path.display(), "Retained state skipped at line {bad}");
+            }
+            loaded.checks
+        }
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "Cannot read retained states");
+            HashMap::new()
+        }
     }
 }
 

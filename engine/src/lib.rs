@@ -7,7 +7,8 @@
 //!   its own timer wheel and check table.
 //! - [`state`] applies results with Nagios SOFT/HARD semantics.
 //! - [`probes`] are the native checks and the plugin fallback.
-//! - [`engine`] ties them together; [`api`] serves it over HTTP.
+//! - [`engine`] ties them together; [`api`] serves it over HTTP;
+//!   [`retention`] keeps states across restarts.
 
 pub mod api;
 pub mod check;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod model;
 pub mod plugin_output;
 pub mod probes;
+pub mod retention;
 pub mod scheduler;
 pub mod state;
 pub mod threshold;

@@ -109,6 +109,11 @@ pub struct Settings {
     /// Run recognised plugin command lines natively (default); `false`
     /// forks every plugin, e.g. to compare with the native probes.
     pub native_probes: bool,
+    /// Keep states across restarts (`STATE_DIR/retention.jsonl`).
+    pub retain_state: bool,
+    /// How often the retained states are written while running (they
+    /// are always written at shutdown).
+    pub retention_interval: Duration,
 }
 
 impl Default for Settings {
@@ -119,6 +124,8 @@ impl Default for Settings {
             check_timeout: Duration::from_secs(60),
             timeout_status: crate::check::Status::Unknown,
             native_probes: true,
+            retain_state: true,
+            retention_interval: Duration::from_secs(300),
         }
     }
 }

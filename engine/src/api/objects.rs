@@ -36,7 +36,8 @@ fn common(slot: &Slot, clock: &Clock, is_host: bool) -> serde_json::Map<String, 
             m.insert("perfdata".into(), json!(&*l.result.perfdata));
             m.insert("long_output".into(), json!(&*l.result.long_output));
             m.insert("probe".into(), json!(l.probe));
-            m.insert("last_check".into(), json!(clock.unix_ms(l.at_ms)));
+            let at = l.retained_at.unwrap_or_else(|| clock.unix_ms(l.at_ms));
+            m.insert("last_check".into(), json!(at));
             m.insert("latency_ms".into(), json!(ms(l.latency_us)));
             m.insert("execution_ms".into(), json!(ms(l.execution_us)));
         }

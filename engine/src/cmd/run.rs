@@ -68,6 +68,22 @@ pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<E
                 }
             }
         });
+        let retainer = Arc::clone(&engine);
+        let retention = tokio::spawn(async move {
+            let Some(every) = retainer.retention_interval() else {
+                return;
+            };
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                let e = Arc::clone(&retainer);
+                match tokio::task::spawn_blocking(move || e.save_state()).await {
+                    Ok(Ok(n)) => tracing::debug!(checks = n, "States retained"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "Cannot retain states"),
+                    Err(e) => tracing::error!(error = %e, "Retention task failed"),
+                }
+            }
+        });
         let shutdown = async move {
             tokio::select! {
                 _ = term.recv() => tracing::info!("SIGTERM: stopping"),
@@ -80,6 +96,8 @@ pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<E
             .context("API server failed")?;
         reloads.abort();
         let _ = reloads.await;
+        retention.abort();
+        let _ = retention.await;
         match Arc::try_unwrap(engine) {
             Ok(engine) => engine.stop(),
             Err(_) => tracing::warn!("API connections still open at shutdown"),

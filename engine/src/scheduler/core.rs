@@ -28,6 +28,9 @@ pub struct LastResult {
     pub result: CheckResult,
     /// Engine time it was applied, ms.
     pub at_ms: u64,
+    /// Unix time of a result restored from before a restart (`at_ms`
+    /// means nothing then); `None` for results of this run.
+    pub retained_at: Option<f64>,
     /// Dispatch lateness (due to probe start), µs.
     pub latency_us: u64,
     /// Probe run time, µs.
@@ -362,6 +365,7 @@ impl ShardCore {
         slot.last = Some(LastResult {
             result,
             at_ms: now_ms,
+            retained_at: None,
             latency_us,
             execution_us,
             probe,
@@ -399,6 +403,27 @@ impl ShardCore {
         }
         self.arm(id, now_ms);
         Ok(())
+    }
+
+    /// Puts retained states back on the checks that still exist (taking
+    /// them out of `retained`); returns how many. An attempt beyond a
+    /// lowered `max_check_attempts` is cut to it. The schedule is left as
+    /// it is: a restored check runs at its splayed time.
+    pub fn restore(
+        &mut self,
+        retained: &mut HashMap<CheckKey, crate::retention::Retained>,
+    ) -> usize {
+        let mut restored = 0;
+        for slot in self.slots.iter_mut().filter(|s| s.live && s.last.is_none()) {
+            let Some(r) = retained.remove(&slot.def.key) else {
+                continue;
+            };
+            slot.state = r.state;
+            slot.state.attempt = slot.state.attempt.min(slot.def.policy.max_attempts.max(1));
+            slot.last = Some(r.last);
+            restored += 1;
+        }
+        restored
     }
 
     /// Takes the state changes produced since the last call.

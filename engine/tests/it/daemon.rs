@@ -270,3 +270,52 @@ fn run_fails_clearly_when_the_api_port_is_taken() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("non-loopback"));
 }
+
+/// States survive a restart: a passive result's CRITICAL, SOFT attempt 1,
+/// output and perfdata come back from `STATE_DIR/retention.jsonl`, and a
+/// damaged line in that file is skipped with a warning, not fatal.
+#[test]
+fn states_are_retained_across_a_restart() {
+    let dir = TempDir::new("retain");
+    let cfg = dir.path().join("vedette.toml");
+    std::fs::write(
+        &cfg,
+        "[engine]\ndefault_host_check = false\n\
+         [hosts.local]\naddress = \"127.0.0.1\"\n\
+         [[services]]\nhost = \"local\"\nname = \"passive\"\n",
+    )
+    .expect("config");
+    let d = Daemon::start_on(&cfg, dir.path(), free_port());
+    let body =
+        r#"{"host":"local","service":"passive","exit_status":2,"output":"disk gone|free=0B"}"#;
+    let (code, reply) = d.post("/v1/results", body);
+    assert!((200..300).contains(&code), "{code} {reply}");
+    let before = service(&d, "passive");
+    assert_eq!(before["state"], "CRITICAL", "{before}");
+    assert_eq!(d.stop().code(), Some(0));
+
+    let file = dir.path().join("retention.jsonl");
+    let mut text = std::fs::read_to_string(&file).expect("retention file written at stop");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    text.push_str("{not json\n");
+    std::fs::write(&file, text).expect("damage the file");
+
+    let d = Daemon::start_on(&cfg, dir.path(), free_port());
+    let after = service(&d, "passive");
+    for key in [
+        "state",
+        "state_type",
+        "attempt",
+        "checked",
+        "output",
+        "perfdata",
+        "last_check",
+        "probe",
+    ] {
+        assert_eq!(after[key], before[key], "{key}: {after} vs {before}");
+    }
+    let log = d.log_text();
+    assert!(log.contains("restored=1"), "{log}");
+    assert!(log.contains("Retained state skipped at line 2"), "{log}");
+    assert_eq!(d.stop().code(), Some(0));
+}

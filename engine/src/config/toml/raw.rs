@@ -60,6 +60,10 @@ pub struct RawEngine {
     pub native_probes: Option<bool>,
     /// Hosts without a `check` run the `hostalive` command (default true).
     pub default_host_check: Option<bool>,
+    /// Keep states across restarts (default true).
+    pub retain_state: Option<bool>,
+    /// How often retained states are written while running (duration).
+    pub retention_interval: Option<String>,
 }
 
 /// `[commands.NAME]`.

@@ -322,6 +322,20 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
     if let Some(native) = e.value.native_probes {
         s.native_probes = native;
     }
+    if let Some(retain) = e.value.retain_state {
+        s.retain_state = retain;
+    }
+    if let Some(t) = dur(
+        &e.value.retention_interval,
+        "retention_interval",
+        &e.loc,
+        errors,
+    ) {
+        if t < Duration::from_secs(10) {
+            errors.push(err(&e.loc, "retention_interval must be at least 10s"));
+        }
+        s.retention_interval = t.max(Duration::from_secs(10));
+    }
     if let Some(state) = &e.value.timeout_state {
         match Status::parse(state) {
             Some(st) => s.timeout_status = st,
