@@ -81,6 +81,10 @@ pub struct Engine {
     reload_lock: Mutex<()>,
     /// Where states are retained and how often, when retention is on.
     retention: Option<(PathBuf, Duration)>,
+    /// State changes for live subscribers.
+    live: tokio::sync::broadcast::Sender<Arc<events::LiveEvent>>,
+    /// True once shutdown began (ends the live streams).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Engine {
@@ -92,11 +96,13 @@ impl Engine {
         })?;
         let clock = Clock::new();
         let (tx, rx) = crossbeam_channel::unbounded();
-        let sink =
-            events::spawn_sink(rx, state_dir, clock).map_err(|source| StartError::StateDir {
+        let (live, _) = tokio::sync::broadcast::channel(events::LIVE_BUFFER);
+        let sink = events::spawn_sink(rx, state_dir, clock, live.clone()).map_err(|source| {
+            StartError::StateDir {
                 path: state_dir.to_path_buf(),
                 source,
-            })?;
+            }
+        })?;
         let cores = core_affinity::get_core_ids().unwrap_or_default();
         let n = model
             .settings
@@ -151,7 +157,24 @@ impl Engine {
             sink: Some(sink),
             reload_lock: Mutex::new(()),
             retention,
+            live,
+            stopping: tokio::sync::watch::Sender::new(false),
         })
+    }
+
+    /// Turns true when shutdown begins ([`Engine::begin_shutdown`]).
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Tells long-lived API streams to end, so the server can drain.
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// A subscription to state changes as they happen (`GET /v1/events`).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<events::LiveEvent>> {
+        self.live.subscribe()
     }
 
     /// How often [`Engine::save_state`] should run while the engine runs;

@@ -13,6 +13,7 @@
 //! held, so a shard waits at most one chunk's copy, never the file I/O.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckResult, Status};
-use crate::scheduler::core::LastResult;
+use crate::scheduler::core::{for_each_chunked, LastResult, Slot};
 use crate::scheduler::plan::CheckKey;
 use crate::scheduler::shard::ShardHandle;
 use crate::state::{CheckState, StateType};
@@ -73,49 +74,61 @@ pub fn save(
 ) -> io::Result<usize> {
     let tmp = path.with_extension("jsonl.tmp");
     let mut out = BufWriter::new(File::create(&tmp)?);
-    let mut batch: Vec<(CheckKey, CheckState, LastResult)> = Vec::with_capacity(CHUNK);
+    // Filled by the copy under the lock, drained by the write without it.
+    let batch: RefCell<Vec<(CheckKey, CheckState, LastResult)>> =
+        RefCell::new(Vec::with_capacity(CHUNK));
     let mut written = 0;
+    let mut failed = None;
     for shard in shards {
-        let mut next = 0;
-        loop {
-            batch.clear();
-            let done = {
-                let core = shard.core.read();
-                let end = (next + CHUNK).min(core.capacity());
-                for id in next..end {
-                    let Some(slot) = core.slot(id) else { continue };
-                    if let Some(last) = &slot.last {
-                        batch.push((slot.def.key.clone(), slot.state, last.clone()));
-                    }
+        let copy = |slot: &Slot| {
+            if let Some(last) = &slot.last {
+                batch
+                    .borrow_mut()
+                    .push((slot.def.key.clone(), slot.state, last.clone()));
+            }
+        };
+        let write = || {
+            for (key, state, last) in batch.borrow_mut().drain(..) {
+                if failed.is_some() {
+                    continue;
                 }
-                next = end;
-                end >= core.capacity()
-            };
-            for (key, state, last) in &batch {
-                let line = Line {
-                    host: Cow::Borrowed(&key.host),
-                    service: key.service.as_deref().map(Cow::Borrowed),
-                    state: state.status as u8,
-                    hard: state.state_type == StateType::Hard,
-                    attempt: state.attempt,
-                    last_check: unix_of(last),
-                    probe: Cow::Borrowed(last.probe),
-                    output: Cow::Borrowed(&last.result.output),
-                    long_output: Cow::Borrowed(&last.result.long_output),
-                    perfdata: Cow::Borrowed(&last.result.perfdata),
-                };
-                serde_json::to_writer(&mut out, &line)?;
-                out.write_all(b"\n")?;
-                written += 1;
+                match write_line(&mut out, &key, &state, &last, unix_of(&last)) {
+                    Ok(()) => written += 1,
+                    Err(e) => failed = Some(e),
+                }
             }
-            if done {
-                break;
-            }
-        }
+        };
+        for_each_chunked(&shard.core, CHUNK, copy, write);
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     std::fs::rename(&tmp, path)?;
     Ok(written)
+}
+
+fn write_line(
+    out: &mut impl Write,
+    key: &CheckKey,
+    state: &CheckState,
+    last: &LastResult,
+    last_check: f64,
+) -> io::Result<()> {
+    let line = Line {
+        host: Cow::Borrowed(&key.host),
+        service: key.service.as_deref().map(Cow::Borrowed),
+        state: state.status as u8,
+        hard: state.state_type == StateType::Hard,
+        attempt: state.attempt,
+        last_check,
+        probe: Cow::Borrowed(last.probe),
+        output: Cow::Borrowed(&last.result.output),
+        long_output: Cow::Borrowed(&last.result.long_output),
+        perfdata: Cow::Borrowed(&last.result.perfdata),
+    };
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")
 }
 
 /// What [`load`] found.

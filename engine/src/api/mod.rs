@@ -7,6 +7,7 @@
 mod actions;
 pub mod client;
 mod error;
+mod events;
 mod metrics;
 mod objects;
 pub mod results;
@@ -34,6 +35,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/services", get(objects::services))
         .route("/v1/results", post(results::submit))
         .route("/v1/actions/{action}", post(actions::action))
+        .route("/v1/events", get(events::events))
         .route("/metrics", get(metrics::metrics))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -3,8 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
-
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
@@ -13,7 +11,8 @@ use super::{ApiError, AppState};
 use crate::check::Status;
 use crate::clock::Clock;
 use crate::events::state_name;
-use crate::scheduler::core::{ShardCore, Slot};
+use crate::scheduler::core::for_each_chunked;
+use crate::scheduler::core::Slot;
 use crate::scheduler::plan::CheckKey;
 
 fn ms(us: u64) -> f64 {
@@ -82,36 +81,23 @@ pub fn service_json(slot: &Slot, clock: &Clock) -> Value {
 /// stall a shard for the whole walk.
 const CHUNK: usize = 4096;
 
-/// Visits every live slot of a shard, taking its read lock per chunk.
-fn for_each_chunked(core: &RwLock<ShardCore>, mut f: impl FnMut(&Slot)) {
-    let mut start = 0;
-    loop {
-        let guard = core.read();
-        let end = (start + CHUNK).min(guard.capacity());
-        for id in start..end {
-            if let Some(slot) = guard.slot(id) {
-                f(slot);
-            }
-        }
-        if end >= guard.capacity() {
-            return;
-        }
-        start = end;
-    }
-}
-
 /// `GET /v1/hosts`: every host, sorted by name.
 pub async fn hosts(State(engine): State<AppState>) -> Json<Value> {
     let mut rows: Vec<(String, Value)> = Vec::new();
     for shard in &engine.shards {
-        for_each_chunked(&shard.core, |slot| {
-            if slot.def.key.service.is_none() {
-                rows.push((
-                    slot.def.key.host.to_string(),
-                    host_json(slot, &engine.clock),
-                ));
-            }
-        });
+        for_each_chunked(
+            &shard.core,
+            CHUNK,
+            |slot| {
+                if slot.def.key.service.is_none() {
+                    rows.push((
+                        slot.def.key.host.to_string(),
+                        host_json(slot, &engine.clock),
+                    ));
+                }
+            },
+            || {},
+        );
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     Json(Value::Array(rows.into_iter().map(|(_, v)| v).collect()))
@@ -196,21 +182,26 @@ pub async fn services(
     };
     let mut rows: Vec<(Arc<str>, Arc<str>, Value)> = Vec::new();
     for shard in shards {
-        for_each_chunked(&shard.core, |slot| {
-            if wanted(slot) {
-                let svc = slot
-                    .def
-                    .key
-                    .service
-                    .clone()
-                    .unwrap_or_else(|| Arc::from(""));
-                rows.push((
-                    Arc::clone(&slot.def.key.host),
-                    svc,
-                    service_json(slot, &engine.clock),
-                ));
-            }
-        });
+        for_each_chunked(
+            &shard.core,
+            CHUNK,
+            |slot| {
+                if wanted(slot) {
+                    let svc = slot
+                        .def
+                        .key
+                        .service
+                        .clone()
+                        .unwrap_or_else(|| Arc::from(""));
+                    rows.push((
+                        Arc::clone(&slot.def.key.host),
+                        svc,
+                        service_json(slot, &engine.clock),
+                    ));
+                }
+            },
+            || {},
+        );
     }
     rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let rows = rows.into_iter().map(|(_, _, v)| v).skip(f.offset);

@@ -84,11 +84,13 @@ pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<E
                 }
             }
         });
+        let stopping = Arc::clone(&engine);
         let shutdown = async move {
             tokio::select! {
                 _ = term.recv() => tracing::info!("SIGTERM: stopping"),
                 _ = int.recv() => tracing::info!("SIGINT: stopping"),
             }
+            stopping.begin_shutdown();
         };
         axum::serve(listener, vedette::api::router(Arc::clone(&engine)))
             .with_graceful_shutdown(shutdown)

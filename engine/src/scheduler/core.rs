@@ -95,6 +95,37 @@ pub enum ActionError {
     UnknownCheck(String),
 }
 
+/// Visits every live slot of a shard for a reader that must not stall it
+/// (API listings, retention): the read lock is taken for `chunk` slots at
+/// a time, and `between` runs after each chunk with the lock released
+/// (for work such as I/O that must not hold it), so the shard runs its
+/// checks during a walk over a million of them.
+pub fn for_each_chunked(
+    core: &parking_lot::RwLock<ShardCore>,
+    chunk: usize,
+    mut f: impl FnMut(&Slot),
+    mut between: impl FnMut(),
+) {
+    let mut start = 0;
+    loop {
+        let done = {
+            let guard = core.read();
+            let end = (start + chunk.max(1)).min(guard.capacity());
+            for id in start..end {
+                if let Some(slot) = guard.slot(id) {
+                    f(slot);
+                }
+            }
+            start = end;
+            end >= guard.capacity()
+        };
+        between();
+        if done {
+            return;
+        }
+    }
+}
+
 /// The table, the wheel, the statistics.
 pub struct ShardCore {
     wheel: Wheel<u32>,

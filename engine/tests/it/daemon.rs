@@ -319,3 +319,83 @@ fn states_are_retained_across_a_restart() {
     assert!(log.contains("Retained state skipped at line 2"), "{log}");
     assert_eq!(d.stop().code(), Some(0));
 }
+
+/// `GET /v1/events` streams state changes as server-sent events, filtered
+/// by service; an open stream does not hold up a SIGTERM shutdown.
+#[test]
+fn events_stream_state_changes_and_end_at_shutdown() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = TempDir::new("events");
+    let cfg = dir.path().join("vedette.toml");
+    std::fs::write(
+        &cfg,
+        "[engine]\ndefault_host_check = false\n\
+         [hosts.local]\naddress = \"127.0.0.1\"\n\
+         [[services]]\nhost = \"local\"\nname = \"passive\"\n\
+         [[services]]\nhost = \"local\"\nname = \"other\"\n",
+    )
+    .expect("config");
+    let d = Daemon::start_on(&cfg, dir.path(), free_port());
+    let mut stream = std::net::TcpStream::connect(d.api).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /v1/events?service=passive HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("request");
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    while reader.read_line(&mut head).expect("headers") > 2 && !head.ends_with("\r\n\r\n") {}
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/event-stream"), "{head}");
+
+    let post = |service: &str, code: u8| {
+        let body = format!(
+            r#"{{"host":"local","service":"{service}","exit_status":{code},"output":"{service} is {code}"}}"#
+        );
+        let (status, reply) = d.post("/v1/results", &body);
+        assert!((200..300).contains(&status), "{status} {reply}");
+    };
+    post("other", 2);
+    post("passive", 2);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.starts_with("data:")) {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).expect("event") > 0,
+            "stream ended: {seen:?}"
+        );
+        let line = line.trim();
+        // Skip blank separators, keep-alive comments and the chunked
+        // transfer encoding's size lines.
+        let chunk_size = !line.is_empty() && line.bytes().all(|b| b.is_ascii_hexdigit());
+        if !line.is_empty() && !line.starts_with(':') && !chunk_size {
+            seen.push(line.to_string());
+        }
+    }
+    assert_eq!(seen[0], "event: state", "{seen:?}");
+    let data: serde_json::Value =
+        serde_json::from_str(seen[1].trim_start_matches("data:").trim()).expect("JSON data");
+    assert_eq!(
+        data["service"], "passive",
+        "the filter drops 'other': {data}"
+    );
+    assert_eq!(
+        (data["from"].as_str(), data["to"].as_str()),
+        (Some("OK"), Some("CRITICAL"))
+    );
+    assert_eq!(data["output"], "passive is 2");
+
+    let (status, reply) = {
+        let a =
+            vedette::api::client::request(d.api, "GET", "/v1/events?hots=x", None).expect("GET");
+        (a.status, a.body)
+    };
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.contains("unknown parameter 'hots'"), "{reply}");
+
+    // The stream is still open; the daemon must stop anyway.
+    assert_eq!(d.stop().code(), Some(0));
+}
