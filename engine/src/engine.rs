@@ -73,7 +73,7 @@ pub struct ReloadSummary {
 pub struct Engine {
     /// The shared clock.
     pub clock: Clock,
-    /// The shards, by index; a host's shard is `shard_of(host, len)`.
+    /// The shards, by index; a host's shard is [`Engine::shard_for`].
     pub shards: Vec<ShardHandle>,
     config_path: PathBuf,
     events_tx: Option<crossbeam_channel::Sender<Event>>,
@@ -85,6 +85,9 @@ pub struct Engine {
     live: tokio::sync::broadcast::Sender<Arc<events::LiveEvent>>,
     /// True once shutdown began (ends the live streams).
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Hosts not in [`shard_of`] their own name (placed with their
+    /// parents), with their shard; replaced by each reload.
+    placement: parking_lot::RwLock<HashMap<Arc<str>, usize>>,
 }
 
 impl Engine {
@@ -109,7 +112,7 @@ impl Engine {
             .shards
             .unwrap_or_else(|| cores.len().max(1))
             .max(1);
-        let plans = plan::plan(&model, n);
+        let plan = plan::plan(&model, n);
         let retention = model.settings.retain_state.then(|| {
             (
                 state_dir.join(retention::FILE),
@@ -123,7 +126,7 @@ impl Engine {
         let now_ms = clock.now_us() / 1000;
         let mut shards = Vec::with_capacity(n);
         let mut restored = 0;
-        for (i, p) in plans.into_iter().enumerate() {
+        for (i, p) in plan.shards.into_iter().enumerate() {
             let mut core = ShardCore::new(now_ms);
             core.load(p, now_ms);
             restored += core.restore(&mut retained);
@@ -159,6 +162,7 @@ impl Engine {
             retention,
             live,
             stopping: tokio::sync::watch::Sender::new(false),
+            placement: parking_lot::RwLock::new(plan.moved),
         })
     }
 
@@ -202,7 +206,13 @@ impl Engine {
 
     /// The shard that owns `host`'s checks.
     pub fn shard_for(&self, host: &str) -> &ShardHandle {
-        &self.shards[shard_of(host, self.shards.len())]
+        let i = self
+            .placement
+            .read()
+            .get(host)
+            .copied()
+            .unwrap_or_else(|| shard_of(host, self.shards.len()));
+        &self.shards[i.min(self.shards.len().saturating_sub(1))]
     }
 
     /// Hands state-change events produced outside a shard loop (passive
@@ -225,7 +235,7 @@ impl Engine {
             checks_per_second: 0.0,
             lateness: empty_histogram(),
             services: [0; 4],
-            hosts: [0; 2],
+            hosts: [0; 3],
             pending: 0,
             executed: Vec::new(),
         };
@@ -248,10 +258,12 @@ impl Engine {
                 }
                 if slot.def.key.service.is_some() {
                     f.services[slot.state.status as usize] += 1;
-                } else if slot.state.status == crate::check::Status::Ok {
-                    f.hosts[0] += 1;
                 } else {
-                    f.hosts[1] += 1;
+                    f.hosts[match slot.state.status {
+                        crate::check::Status::Ok => 0,
+                        crate::check::Status::Unknown => 2,
+                        _ => 1,
+                    }] += 1;
                 }
             }
         }
@@ -288,9 +300,10 @@ impl Engine {
                 "The shard count changed in the config; it takes effect at the next restart"
             );
         }
-        let plans = plan::plan(&model, self.shards.len());
+        let plan = plan::plan(&model, self.shards.len());
         let mut checks = 0;
-        for (shard, p) in self.shards.iter().zip(plans) {
+        let mut epochs = Vec::with_capacity(self.shards.len());
+        for (shard, p) in self.shards.iter().zip(plan.shards) {
             checks += p.checks.len();
             let epoch = shard.core.write().begin_load(p.checks.len());
             let mut defs = p.checks.into_iter();
@@ -306,8 +319,25 @@ impl Engine {
                     break;
                 }
             }
-            shard.core.write().end_load(epoch);
+            epochs.push(epoch);
+        }
+        // Every check is now in its new shard (and still in its old one if
+        // it moved), so lookups may switch over before the old ones go.
+        *self.placement.write() = plan.moved;
+        // A host that moved shard (its parents changed) takes its state
+        // along, and so do its services.
+        let mut moving = HashMap::new();
+        for (shard, &epoch) in self.shards.iter().zip(&epochs) {
+            let mut core = shard.core.write();
+            core.take_leaving(epoch, &mut moving);
+            core.end_load(epoch);
+            drop(core);
             shard.notify.notify_one();
+        }
+        if !moving.is_empty() {
+            for shard in &self.shards {
+                shard.core.write().restore(&mut moving);
+            }
         }
         tracing::info!(checks, "Configuration reloaded");
         Ok(ReloadSummary {
@@ -376,8 +406,8 @@ pub struct Figures {
     pub lateness: hdrhistogram::Histogram<u64>,
     /// Services by state OK, WARNING, CRITICAL, UNKNOWN.
     pub services: [u64; 4],
-    /// Hosts UP, DOWN.
-    pub hosts: [u64; 2],
+    /// Hosts UP, DOWN, UNREACHABLE.
+    pub hosts: [u64; 3],
     /// Checks with no result yet.
     pub pending: u64,
     /// Cumulative results by probe and state.

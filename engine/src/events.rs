@@ -27,11 +27,13 @@ pub struct Event {
     pub output: Arc<str>,
 }
 
-/// State names for hosts (`UP`/`DOWN`) and services (`OK`/...).
+/// State names for hosts (`UP`/`DOWN`/`UNREACHABLE`) and services
+/// (`OK`/...).
 pub fn state_name(status: crate::check::Status, is_host: bool) -> &'static str {
     use crate::check::Status;
     match (is_host, status) {
         (true, Status::Ok) => "UP",
+        (true, Status::Unknown) => "UNREACHABLE",
         (true, _) => "DOWN",
         (false, s) => s.as_str(),
     }

@@ -75,8 +75,55 @@ pub struct Host {
     pub schedule: Schedule,
     /// Host groups the host belongs to.
     pub groups: Vec<String>,
+    /// Indices in [`Model::hosts`] of the hosts between this one and the
+    /// engine (Nagios `parents`): when all of them are down, this host is
+    /// UNREACHABLE rather than DOWN.
+    pub parents: Vec<u32>,
     /// Where it was defined.
     pub source: Location,
+}
+
+/// The parent cycles among `hosts` (Nagios refuses them: reachability
+/// would chase its tail), each as the index of a host on it and the path
+/// `a -> b -> a`.
+pub fn parent_cycles(hosts: &[Host]) -> Vec<(u32, String)> {
+    // 0 unvisited, 1 on the current path, 2 done.
+    let mut mark = vec![0u8; hosts.len()];
+    let mut cycles = Vec::new();
+    for start in 0..hosts.len() {
+        if mark[start] != 0 {
+            continue;
+        }
+        // Iterative depth-first search: (host, next parent to visit).
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        mark[start] = 1;
+        while let Some(&mut (h, ref mut next)) = stack.last_mut() {
+            let Some(&p) = hosts[h].parents.get(*next) else {
+                mark[h] = 2;
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            let p = p as usize;
+            match mark.get(p) {
+                Some(0) => {
+                    mark[p] = 1;
+                    stack.push((p, 0));
+                }
+                Some(1) => {
+                    let from = stack.iter().position(|&(x, _)| x == p).unwrap_or(0);
+                    let mut path: Vec<&str> = stack[from..]
+                        .iter()
+                        .map(|&(x, _)| hosts[x].name.as_str())
+                        .collect();
+                    path.push(hosts[p].name.as_str());
+                    cycles.push((u32::try_from(p).unwrap_or(u32::MAX), path.join(" -> ")));
+                }
+                _ => {}
+            }
+        }
+    }
+    cycles
 }
 
 /// A service on a host.

@@ -68,6 +68,7 @@ pub async fn metrics(State(engine): State<AppState>) -> impl IntoResponse {
     let _ = writeln!(out, "# TYPE vedette_hosts gauge");
     let _ = writeln!(out, "vedette_hosts{{state=\"UP\"}} {}", f.hosts[0]);
     let _ = writeln!(out, "vedette_hosts{{state=\"DOWN\"}} {}", f.hosts[1]);
+    let _ = writeln!(out, "vedette_hosts{{state=\"UNREACHABLE\"}} {}", f.hosts[2]);
     let _ = writeln!(
         out,
         "# HELP vedette_uptime_seconds Seconds since the engine started."

@@ -30,7 +30,7 @@ pub async fn status(State(engine): State<AppState>) -> Json<Value> {
             "OK": f.services[0], "WARNING": f.services[1],
             "CRITICAL": f.services[2], "UNKNOWN": f.services[3],
         },
-        "hosts": { "UP": f.hosts[0], "DOWN": f.hosts[1] },
+        "hosts": { "UP": f.hosts[0], "DOWN": f.hosts[1], "UNREACHABLE": f.hosts[2] },
         "pending": f.pending,
     }))
 }

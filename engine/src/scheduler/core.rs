@@ -249,6 +249,27 @@ impl ShardCore {
         }
     }
 
+    /// Before [`ShardCore::end_load`]: copies the states of the checks the
+    /// new plan did not name here into `leaving`, so another shard that
+    /// now owns them can [`restore`](ShardCore::restore) them.
+    pub fn take_leaving(
+        &self,
+        epoch: u64,
+        leaving: &mut HashMap<CheckKey, crate::retention::Retained>,
+    ) {
+        for slot in self.slots.iter().filter(|s| s.live && s.epoch != epoch) {
+            if let Some(last) = &slot.last {
+                leaving.insert(
+                    slot.def.key.clone(),
+                    crate::retention::Retained {
+                        state: slot.state,
+                        last: last.clone(),
+                    },
+                );
+            }
+        }
+    }
+
     /// Finishes a load: every check the plan did not name goes.
     pub fn end_load(&mut self, epoch: u64) {
         for id in 0..self.slots.len() {
@@ -380,8 +401,10 @@ impl ShardCore {
         latency_us: u64,
         execution_us: u64,
     ) {
+        let parents_down = self.parents_down(id);
         let slot = &mut self.slots[id as usize];
-        let (next, transition) = state::apply(&slot.state, result.status, &slot.def.policy);
+        let (next, transition) =
+            state::apply(&slot.state, result.status, &slot.def.policy, parents_down);
         slot.state = next;
         self.stats.completed(now_ms, probe, result.status);
         if let Some(transition) = transition {
@@ -401,6 +424,24 @@ impl ShardCore {
             execution_us,
             probe,
         });
+    }
+
+    /// Whether check `id` is a host with parents none of which is UP (a
+    /// parent not in the table counts as down: it was removed). Parents
+    /// are planned into the same shard, so this is a local lookup.
+    fn parents_down(&self, id: u32) -> bool {
+        let def = &self.slots[id as usize].def;
+        if !def.policy.is_host || def.parents.is_empty() {
+            return false;
+        }
+        def.parents.iter().all(|p| {
+            let key = CheckKey {
+                host: Arc::clone(p),
+                service: None,
+            };
+            self.get(&key)
+                .is_none_or(|s| s.state.status != crate::check::Status::Ok)
+        })
     }
 
     /// Applies a passive result to a check (active or passive-only). The
@@ -533,6 +574,7 @@ mod tests {
                 max_attempts: 3,
                 is_host: false,
             },
+            parents: Arc::from(Vec::new()),
         }
     }
 
@@ -717,5 +759,59 @@ mod tests {
         core.check_now(&key, 10).expect("known");
         let runs = run_until(&mut core, 0, 10);
         assert_eq!(runs, vec![(10, Status::Warning, StateType::Soft, 1)]);
+    }
+
+    #[test]
+    fn a_host_behind_a_down_parent_is_unreachable() {
+        let host = |name: &str, parents: &[&str]| CheckDef {
+            key: CheckKey {
+                host: name.into(),
+                service: None,
+            },
+            address: "127.0.0.1".into(),
+            probe: None,
+            schedule: Schedule::default(),
+            policy: Policy {
+                max_attempts: 1,
+                is_host: true,
+            },
+            parents: parents.iter().map(|&p| Arc::from(p)).collect(),
+        };
+        let mut core = ShardCore::new(0);
+        core.load(
+            plan(vec![
+                host("router", &[]),
+                host("web", &["router"]),
+                host("db", &["router", "backup"]),
+                host("backup", &[]),
+            ]),
+            0,
+        );
+        let key = |h: &str| CheckKey {
+            host: h.into(),
+            service: None,
+        };
+        let down = || CheckResult::new(Status::Critical, "down");
+        let state = |core: &ShardCore, h: &str| core.get(&key(h)).map(|s| s.state.status);
+        // Parent UP: a failed child is DOWN.
+        core.passive(&key("web"), down(), 1).expect("web");
+        assert_eq!(state(&core, "web"), Some(Status::Critical));
+        // Parent DOWN: UNREACHABLE; with a second parent still UP: DOWN.
+        core.passive(&key("router"), down(), 2).expect("router");
+        core.passive(&key("web"), down(), 3).expect("web");
+        core.passive(&key("db"), down(), 3).expect("db");
+        assert_eq!(state(&core, "web"), Some(Status::Unknown));
+        assert_eq!(state(&core, "db"), Some(Status::Critical));
+        core.passive(&key("backup"), down(), 4).expect("backup");
+        core.passive(&key("db"), down(), 5).expect("db");
+        assert_eq!(state(&core, "db"), Some(Status::Unknown));
+        let mut events = Vec::new();
+        core.take_events(&mut events);
+        let last = events
+            .iter()
+            .rev()
+            .find(|e| &*e.host == "db")
+            .expect("db event");
+        assert_eq!(last.transition.to, Status::Unknown);
     }
 }

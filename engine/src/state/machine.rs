@@ -46,7 +46,8 @@ pub struct Policy {
 /// check table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckState {
-    /// Current state; for hosts `Ok` is UP and `Critical` is DOWN.
+    /// Current state; for hosts `Ok` is UP, `Critical` DOWN and `Unknown`
+    /// UNREACHABLE.
     pub status: Status,
     /// SOFT or HARD.
     pub state_type: StateType,
@@ -101,16 +102,19 @@ pub fn host_status(s: Status) -> Status {
 }
 
 /// Applies one result. Returns the new state and, if the state or its type
-/// changed, the transition.
+/// changed, the transition. `parents_down`: the host has parents and none
+/// of them is UP, so a host check that fails means UNREACHABLE (held as
+/// `Unknown`), not DOWN, as Nagios decides it.
 pub fn apply(
     prev: &CheckState,
     result: Status,
     policy: &Policy,
+    parents_down: bool,
 ) -> (CheckState, Option<Transition>) {
-    let status = if policy.is_host {
-        host_status(result)
-    } else {
-        result
+    let status = match (policy.is_host, host_status(result)) {
+        (false, _) => result,
+        (true, Status::Critical) if parents_down => Status::Unknown,
+        (true, s) => s,
     };
     let max = policy.max_attempts.max(1);
     let next = if status == Status::Ok {
@@ -175,7 +179,7 @@ mod tests {
         results
             .iter()
             .map(|&r| {
-                let (next, t) = apply(&st, r, &policy);
+                let (next, t) = apply(&st, r, &policy, false);
                 st = next;
                 (st.status, st.state_type, st.attempt, t.is_some())
             })
@@ -228,9 +232,9 @@ mod tests {
     fn hard_problem_change_is_a_hard_transition() {
         let mut st = CheckState::default();
         for r in [Critical, Critical, Critical] {
-            st = apply(&st, r, &SVC3).0;
+            st = apply(&st, r, &SVC3, false).0;
         }
-        let (next, t) = apply(&st, Warning, &SVC3);
+        let (next, t) = apply(&st, Warning, &SVC3, false);
         assert_eq!((next.status, next.state_type), (Warning, Hard));
         assert!(t.is_some_and(|t| t.hard_change && t.from == Critical));
     }
@@ -261,19 +265,44 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_host_behind_down_parents_is_unreachable() {
+        let p = Policy {
+            max_attempts: 2,
+            is_host: true,
+        };
+        let (st, t) = apply(&CheckState::default(), Critical, &p, true);
+        assert_eq!((st.status, st.state_type), (Unknown, Soft));
+        assert_eq!(t.map(|t| t.to), Some(Unknown));
+        // Parents down but the host answers: UP.
+        let (st, _) = apply(&st, Ok, &p, true);
+        assert_eq!(st.status, Ok);
+        // UNREACHABLE to DOWN once a parent is back: a state change.
+        let (st, _) = apply(&CheckState::default(), Critical, &p, true);
+        let (st, t) = apply(&st, Critical, &p, false);
+        assert_eq!((st.status, st.attempt), (Critical, 2));
+        assert_eq!(
+            t.map(|t| (t.from, t.to, t.hard_change)),
+            Some((Unknown, Critical, true))
+        );
+        // Services never become UNREACHABLE.
+        let (st, _) = apply(&CheckState::default(), Critical, &SVC3, true);
+        assert_eq!(st.status, Critical);
+    }
+
+    #[test]
     fn retry_interval_applies_only_while_soft_problem() {
         let mut st = CheckState::default();
         assert!(!st.in_retry());
-        st = apply(&st, Critical, &SVC3).0;
+        st = apply(&st, Critical, &SVC3, false).0;
         assert!(st.in_retry());
-        st = apply(&st, Critical, &SVC3).0;
-        st = apply(&st, Critical, &SVC3).0;
+        st = apply(&st, Critical, &SVC3, false).0;
+        st = apply(&st, Critical, &SVC3, false).0;
         assert!(!st.in_retry(), "HARD uses check_interval");
     }
 
     #[test]
     fn ok_to_ok_is_no_transition_but_marks_checked() {
-        let (st, t) = apply(&CheckState::default(), Ok, &SVC3);
+        let (st, t) = apply(&CheckState::default(), Ok, &SVC3, false);
         assert!(st.checked);
         assert!(t.is_none());
     }

@@ -180,6 +180,63 @@ fn the_default_host_check_can_be_replaced_or_switched_off() {
 }
 
 #[test]
+fn parents_resolve_share_a_shard_and_bad_ones_are_errors() {
+    let dir = TempDir::new("parents");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let good = write(
+        "good.toml",
+        "[engine]\ndefault_host_check = false\n\
+         [hosts.core]\n[hosts.edge]\nparents = [\"core\"]\n\
+         [hosts.web]\nparents = [\"edge\"]\n[hosts.lone]\n",
+    );
+    let m = config::load(&good).unwrap_or_else(|e| panic!("{e}"));
+    let idx = |n: &str| m.hosts.iter().position(|h| h.name == n).expect(n) as u32;
+    let web = &m.hosts[idx("web") as usize];
+    assert_eq!(web.parents, vec![idx("edge")]);
+    for shards in [2, 7, 64] {
+        let plan = vedette::scheduler::plan::plan(&m, shards);
+        let shard_of = |host: &str| {
+            plan.shards
+                .iter()
+                .position(|p| p.checks.iter().any(|c| &*c.key.host == host))
+                .expect(host)
+        };
+        assert_eq!(shard_of("web"), shard_of("core"), "{shards} shards");
+        assert_eq!(shard_of("edge"), shard_of("core"), "{shards} shards");
+    }
+
+    let bad = write(
+        "bad.toml",
+        "[hosts.a]\nparents = [\"b\"]\n[hosts.b]\nparents = [\"a\"]\n[hosts.c]\nparents = [\"ghost\"]\n",
+    );
+    let errors = config::load(&bad).expect_err("bad parents").to_string();
+    assert!(
+        errors.contains("host 'c' has unknown parent 'ghost'"),
+        "{errors}"
+    );
+    assert!(errors.contains("parent cycle: a -> b -> a"), "{errors}");
+
+    let nagios = write(
+        "objects.cfg",
+        "define command {\n command_name c\n command_line /bin/true\n}\n\
+         define host {\n host_name gw\n check_command c\n max_check_attempts 1\n}\n\
+         define host {\n host_name srv\n parents gw\n check_command c\n max_check_attempts 1\n}\n\
+         define host {\n host_name bad\n parents nowhere\n check_command c\n max_check_attempts 1\n}\n",
+    );
+    let errors = config::load(&nagios)
+        .expect_err("unknown parent")
+        .to_string();
+    assert!(
+        errors.contains(":18: host 'bad' has unknown parent 'nowhere'"),
+        "{errors}"
+    );
+}
+
+#[test]
 fn a_large_generated_config_loads_with_the_right_counts() {
     let dir = TempDir::new("large");
     let mut text =

@@ -399,3 +399,53 @@ fn events_stream_state_changes_and_end_at_shutdown() {
     // The stream is still open; the daemon must stop anyway.
     assert_eq!(d.stop().code(), Some(0));
 }
+
+/// Nagios reachability: a failed host whose parent is down is
+/// UNREACHABLE; a reload that changes the parents (and so moves the host
+/// to another shard) keeps its state.
+#[test]
+fn hosts_behind_a_down_parent_are_unreachable_and_keep_state_across_moves() {
+    use vedette::scheduler::plan::shard_of;
+    // A child whose own shard differs from its parent's, so the reload
+    // that drops the parent edge really moves it.
+    let child = (0..100)
+        .map(|n| format!("web{n}"))
+        .find(|n| shard_of(n, 2) != shard_of("router", 2))
+        .expect("a name hashing to the other shard");
+    let dir = TempDir::new("parents");
+    let cfg = dir.path().join("vedette.toml");
+    let write = |parents: &str| {
+        let text = format!(
+            "[engine]\nshards = 2\ndefault_host_check = false\n\
+             [hosts.router]\nmax_check_attempts = 1\n\
+             [hosts.{child}]\nmax_check_attempts = 1\n{parents}\n"
+        );
+        std::fs::write(&cfg, text).expect("config");
+    };
+    write("parents = [\"router\"]");
+    let d = Daemon::start_on(&cfg, dir.path(), free_port());
+    let down = |host: &str| {
+        let body = format!(r#"{{"host":"{host}","exit_status":2,"output":"{host} gone"}}"#);
+        let (code, reply) = d.post("/v1/results", &body);
+        assert!((200..300).contains(&code), "{code} {reply}");
+    };
+    down("router");
+    down(&child);
+    let web = d.get(&format!("/v1/hosts/{child}"));
+    assert_eq!(web["state"], "UNREACHABLE", "{web}");
+    assert_eq!(d.get("/v1/status")["hosts"]["UNREACHABLE"], 1);
+
+    write("");
+    let (code, reply) = d.post("/v1/actions/reload", "");
+    assert_eq!(code, 200, "{reply}");
+    let web = d.get(&format!("/v1/hosts/{child}"));
+    assert_eq!(
+        (web["state"].as_str(), web["output"].as_str()),
+        (Some("UNREACHABLE"), Some(&*format!("{child} gone"))),
+        "state kept across the move: {web}"
+    );
+    // Without the parent edge a failure is DOWN.
+    down(&child);
+    assert_eq!(d.get(&format!("/v1/hosts/{child}"))["state"], "DOWN");
+    assert_eq!(d.stop().code(), Some(0));
+}

@@ -140,12 +140,36 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
             check: None,
             schedule,
             groups: Vec::new(),
+            parents: Vec::new(),
             source: loc(o),
         };
         host.check = check.map(|c| expand_check(&c, &host, &hm, None, env));
         host_macros.push(hm);
         model.hosts.push(host);
         host_defs.push(i);
+    }
+
+    // Parents, once every host has its index.
+    for (h, &i) in host_defs.iter().enumerate() {
+        let Some(parents) = r.get(i, "parents") else {
+            continue;
+        };
+        for p in list(&parents.text) {
+            match host_index.get(p) {
+                Some(&pi) => model.hosts[h].parents.push(pi),
+                None => errors.push(parents.error(format!(
+                    "host '{}' has unknown parent '{p}'",
+                    model.hosts[h].name
+                ))),
+            }
+        }
+    }
+    for (h, path) in crate::model::parent_cycles(&model.hosts) {
+        if let Some(&i) = host_defs.get(h as usize) {
+            if let Some(o) = r.objects().get(i) {
+                errors.push(at(o, format!("parent cycle: {path}")));
+            }
+        }
     }
 
     let groups = super::groups::host_groups(r, &host_index, &host_defs, errors);

@@ -97,6 +97,8 @@ pub struct RawHost {
     pub active: Option<bool>,
     /// Host groups this host is in.
     pub groups: Option<Vec<String>>,
+    /// Hosts between this one and the engine (Nagios `parents`).
+    pub parents: Option<Vec<String>>,
     /// Custom variables, `$_HOSTNAME$` style macros (`vars.os` → `$_HOSTOS$`).
     pub vars: Option<BTreeMap<String, String>>,
 }
@@ -169,6 +171,7 @@ inherit_fields!(RawHost {
     max_check_attempts,
     active,
     groups,
+    parents,
     vars
 });
 inherit_fields!(RawService {

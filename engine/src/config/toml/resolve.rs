@@ -12,7 +12,9 @@ use crate::check::Status;
 use crate::config::duration;
 use crate::config::error::{ConfigError, ConfigErrors};
 use crate::config::macros::{expand, split_check_command};
-use crate::model::{CheckSpec, Host, Location, Model, ObjectCounts, Schedule, Service, Settings};
+use crate::model::{
+    parent_cycles, CheckSpec, Host, Location, Model, ObjectCounts, Schedule, Service, Settings,
+};
 
 /// An object with where it was written.
 struct At<T> {
@@ -385,6 +387,7 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
     let mut host_index: HashMap<&str, u32> = HashMap::with_capacity(m.hosts.len());
     let mut hosts = Vec::with_capacity(m.hosts.len());
     let mut host_vars: Vec<Vec<(String, String)>> = Vec::with_capacity(m.hosts.len());
+    let mut parent_names: Vec<Vec<String>> = Vec::with_capacity(m.hosts.len());
     let mut done = HashMap::new();
     for (name, at) in &m.hosts {
         let mut raw = at.value.clone();
@@ -438,8 +441,25 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
             check,
             schedule,
             groups,
+            parents: Vec::new(),
             source: at.loc.clone(),
         });
+        parent_names.push(raw.parents.clone().unwrap_or_default());
+    }
+    for (h, names) in parent_names.iter().enumerate() {
+        for p in names {
+            match host_index.get(p.as_str()) {
+                Some(&i) => hosts[h].parents.push(i),
+                None => errors.push(err(
+                    &hosts[h].source,
+                    format!("host '{}' has unknown parent '{p}'", hosts[h].name),
+                )),
+            }
+        }
+    }
+    for (h, path) in parent_cycles(&hosts) {
+        let loc = hosts[h as usize].source.clone();
+        errors.push(err(&loc, format!("parent cycle: {path}")));
     }
 
     // Group membership, both directions.
