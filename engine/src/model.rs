@@ -109,6 +109,10 @@ pub struct Settings {
     /// Run recognised plugin command lines natively (default); `false`
     /// forks every plugin, e.g. to compare with the native probes.
     pub native_probes: bool,
+    /// Keep native `http` checks' connections open between checks of
+    /// the same target (per shard, opt-in: the response time then leaves
+    /// out connecting and the TLS handshake).
+    pub http_keepalive: bool,
 }
 
 impl Default for Settings {
@@ -119,6 +123,7 @@ impl Default for Settings {
             check_timeout: Duration::from_secs(60),
             timeout_status: crate::check::Status::Unknown,
             native_probes: true,
+            http_keepalive: false,
         }
     }
 }

@@ -58,6 +58,9 @@ pub struct RawEngine {
     pub timeout_state: Option<String>,
     /// Run recognised plugin command lines natively (default true).
     pub native_probes: Option<bool>,
+    /// Reuse native http checks' connections between checks (default
+    /// false).
+    pub http_keepalive: Option<bool>,
 }
 
 /// `[commands.NAME]`.

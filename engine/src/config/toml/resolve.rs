@@ -322,6 +322,9 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
     if let Some(native) = e.value.native_probes {
         s.native_probes = native;
     }
+    if let Some(keepalive) = e.value.http_keepalive {
+        s.http_keepalive = keepalive;
+    }
     if let Some(state) = &e.value.timeout_state {
         match Status::parse(state) {
             Some(st) => s.timeout_status = st,

@@ -15,6 +15,7 @@ use crate::probes::cmdline::{positive, seconds, NotNative};
 use crate::probes::getopt::{getopt, Arg, Opt, NO_SHORT};
 use crate::probes::tcp::Family;
 
+use super::check::{PageSize, Pattern};
 use super::{CertDays, HttpProbe, OnRedirect};
 
 /// check_http's `DEFAULT_SOCKET_TIMEOUT`.
@@ -39,6 +40,17 @@ const OPTIONS: &[Opt] = &[
     ('4', "use-ipv4", false),
     ('6', "use-ipv6", false),
     (NO_SHORT, "sni", false),
+    ('r', "regex", true),
+    ('r', "ereg", true),
+    ('R', "eregi", true),
+    (NO_SHORT, "invert-regex", false),
+    ('a', "authorization", true),
+    ('k', "header", true),
+    ('A', "useragent", true),
+    ('P', "post", true),
+    ('T', "content-type", true),
+    ('m', "pagesize", true),
+    ('d', "header-string", true),
 ];
 
 /// Reads check_http arguments (without `argv[0]`).
@@ -60,12 +72,24 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
         warn: None,
         crit: None,
         timeout_s: DEFAULT_TIMEOUT_S,
-        method: Box::from("GET"),
+        method: None,
         on_redirect: OnRedirect::State(Status::Ok),
         no_body: false,
         family: Family::Any,
         check_timeout: None,
+        regex: None,
+        invert_regex: false,
+        auth: None,
+        headers: Vec::new(),
+        user_agent: None,
+        post: None,
+        content_type: None,
+        page_size: PageSize::default(),
+        header_string: None,
     };
+    // `-R` makes this and every later `-r` case-insensitive, as the
+    // plugin's sticky `cflags`.
+    let mut icase = false;
     let mut address = None;
     let mut port = None;
     for arg in getopt(OPTIONS, args) {
@@ -99,12 +123,26 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
             "critical" => probe.crit = Some(seconds(value).ok_or_else(bad)?),
             "timeout" => probe.timeout_s = positive(value).ok_or_else(bad)?,
             "method" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_uppercase()) => {
-                probe.method = value.into()
+                probe.method = Some(value.into())
             }
             "onredirect" => probe.on_redirect = on_redirect(value).ok_or_else(bad)?,
             "no-body" => probe.no_body = true,
             "use-ipv4" => probe.family = Family::V4,
             "use-ipv6" => probe.family = Family::V6,
+            "regex" | "ereg" | "eregi" => {
+                icase |= flag.short == 'R';
+                probe.regex = Some(Pattern::new(value, icase).ok_or_else(bad)?);
+            }
+            "invert-regex" => probe.invert_regex = true,
+            "authorization" => probe.auth = Some(header_safe(value).ok_or_else(bad)?.into()),
+            "header" => probe.headers.push(header_safe(value).ok_or_else(bad)?.into()),
+            "useragent" => probe.user_agent = Some(header_safe(value).ok_or_else(bad)?.into()),
+            // A second `-P` is ignored by the plugin.
+            "post" if probe.post.is_some() => {}
+            "post" => probe.post = Some(value.into()),
+            "content-type" => probe.content_type = Some(header_safe(value).ok_or_else(bad)?.into()),
+            "pagesize" => probe.page_size = page_size(value).ok_or_else(bad)?,
+            "header-string" => probe.header_string = Some(value.into()),
             _ => return Err(bad()),
         }
     }
@@ -125,6 +163,29 @@ fn host(value: &str) -> Option<Box<str>> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
     plain.then(|| value.into())
+}
+
+/// A value the plugin pastes into the request as is: one line, so that
+/// it cannot add headers the native request would then have to mimic.
+fn header_safe(value: &str) -> Option<&str> {
+    (!value.contains(['\r', '\n', '\0'])).then_some(value)
+}
+
+/// `-m MIN[:MAX]`, plain digits only (the plugin's `atoi` reads more).
+fn page_size(value: &str) -> Option<PageSize> {
+    let n = |s: &str| -> Option<u32> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok().filter(|&n| n <= i32::MAX as u32)
+    };
+    Some(match value.split_once(':') {
+        Some((min, max)) => PageSize {
+            min: n(min)?,
+            max: n(max)?,
+        },
+        None => PageSize { min: n(value)?, max: 0 },
+    })
 }
 
 /// `-C WARN[,CRIT]`: whole days; CRIT defaults to 0.
@@ -175,7 +236,7 @@ mod tests {
         assert_eq!(p.expect.as_deref(), Some("200,301"));
         assert_eq!(p.string.as_deref(), Some("ok"));
         assert_eq!((p.warn, p.crit, p.timeout_s), (Some(0.5), Some(2.0), 3));
-        assert_eq!(&*p.method, "HEAD");
+        assert_eq!(p.method.as_deref(), Some("HEAD"));
         assert_eq!(p.on_redirect, OnRedirect::Follow);
         assert!(p.no_body);
         assert_eq!(p.family, Family::V4);
@@ -192,9 +253,13 @@ mod tests {
     #[test]
     fn leaves_the_rest_to_the_plugin() {
         let table: &[(&str, &str)] = &[
-            ("-H h -r foo", "flag '-r' not understood"),
+            ("-H h -r \\d", "value '\\d' of '-r' not reproduced natively"),
+            ("-H h -k X:\0y", "value 'X:\0y' of '-k' not reproduced natively"),
+            ("-H h -m 1x", "value '1x' of '-m' not reproduced natively"),
+            ("-H h -m 1:", "value '1:' of '-m' not reproduced natively"),
+            ("-H h -l", "flag '-l' not understood"),
             ("-H h -E", "flag '-E' not understood"),
-            ("-H h -a u:p", "flag '-a' not understood"),
+            ("-H h -b u:p", "flag '-b' not understood"),
             ("-H h -S1", "flag '-S1' not understood"),
             ("-H h --ssl=1", "flag '--ssl=1' not understood"),
             ("-H h --hostn=x", "flag '--hostn=x' not understood"),

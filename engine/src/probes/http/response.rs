@@ -228,7 +228,7 @@ fn is_path_char(b: u8) -> bool {
 }
 
 /// The bytes up to the first NUL.
-fn c_str(bytes: &[u8]) -> &[u8] {
+pub fn c_str(bytes: &[u8]) -> &[u8] {
     bytes
         .iter()
         .position(|&b| b == 0)
