@@ -391,15 +391,19 @@ fn keepalive_reuses_one_connection() {
     differential_keepalive(&format!("-H 127.0.0.1 -p {} -S -s probe", nginx.https));
 
     // Every check's request on one connection, one after the other.
+    let before = nginx.access_log().lines().count();
     let line = format!("check_http -H 127.0.0.1 -p {p} -u /index.html");
     let (results, ctx) = keepalive_runs(&line, 5, Duration::ZERO);
     assert!(results.iter().all(|r| r.status == Status::Ok), "{results:?}");
     let pool = ctx.http_pool.as_ref().expect("keep-alive on: a pool");
     assert_eq!(pool.idle(), 1);
-    let log = nginx.access_log();
+    let log = crate::support::wait_for(5, "five requests logged", || {
+        let log = nginx.access_log();
+        (log.lines().count() >= before + 5).then_some(log)
+    });
     let ours: Vec<(&str, &str)> = log
         .lines()
-        .filter(|l| l.ends_with(" GET /index.html 200"))
+        .skip(before)
         .filter_map(|l| {
             let mut w = l.split(' ');
             Some((w.next()?, w.next()?))
@@ -422,7 +426,11 @@ fn keepalive_recovers_when_the_server_closes_idle_connections() {
         assert_eq!(r.status, Status::Ok, "{}\n{}", r.output, nginx.logs());
     }
     assert_eq!(ctx.http_pool.as_ref().map(|p| p.idle()), Some(1));
-    let log = nginx.access_log();
+    // nginx logs a request after answering it: wait for the last line.
+    let log = crate::support::wait_for(5, "three requests logged", || {
+        let log = nginx.access_log();
+        (log.lines().count() >= 3).then_some(log)
+    });
     let conns: std::collections::BTreeSet<&str> =
         log.lines().filter_map(|l| l.split(' ').next()).collect();
     assert_eq!(conns.len(), 3, "one connection per check:\n{log}");
@@ -437,4 +445,111 @@ fn keepalive_recovers_when_the_server_closes_idle_connections() {
     assert!(results.iter().all(|r| r.status == Status::Ok), "{results:?}");
     assert_eq!(ctx.http_pool.as_ref().map(|p| p.idle()), Some(0));
     once.join();
+}
+
+#[test]
+fn keepalive_retries_once_when_a_pooled_connection_dies_unanswered() {
+    // Answers one request with a reusable answer, then holds the
+    // connection without reading, and closes it: the second check's request
+    // on it gets no byte back, and must be sent again on a new connection.
+    let hold = Duration::from_millis(500);
+    let server = Canned::stalling(
+        Duration::ZERO,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        hold,
+    );
+    let line = format!("check_http -I 127.0.0.1 -p {} -t 5", server.addr.port());
+    let started = std::time::Instant::now();
+    let (results, ctx) = keepalive_runs(&line, 2, Duration::ZERO);
+    for r in &results {
+        assert_eq!(r.status, Status::Ok, "{}", r.output);
+    }
+    assert!(
+        started.elapsed() >= hold,
+        "the second check must have waited on the pooled connection"
+    );
+    assert_eq!(ctx.http_pool.as_ref().map(|p| p.idle()), Some(1));
+    server.join();
+}
+
+/// Leaks `text` as the `'static` answer a [`Canned`] server sends.
+fn answer(text: String) -> &'static [u8] {
+    Box::leak(text.into_bytes().into_boxed_slice())
+}
+
+#[test]
+fn broken_answers_get_the_plugins_verdict_in_time() {
+    let big = "a".repeat(2 << 20);
+    // The native probe searches only the first 1 MiB it kept (the plugin
+    // keeps all), so the 2 MiB header case is compared without `-s`.
+    let cases: Vec<(&str, &'static [u8])> = vec![
+        (
+            "header past 1 MiB",
+            answer(format!("HTTP/1.1 200 OK\r\nX-Big: {big}\r\n\r\nprobe")),
+        ),
+        (
+            "body past 1 MiB",
+            answer(format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{big}",
+                big.len()
+            )),
+        ),
+        (
+            "chunk longer than sent",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nprobe\r\n0\r\n\r\n",
+        ),
+        (
+            "chunk longer than sent, bad status line",
+            b"HTTP/1.1 999 Nope\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nprobe\r\n0\r\n\r\n",
+        ),
+        (
+            "no last chunk",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nprobe\r\n",
+        ),
+        (
+            "chunk size not hex",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nprobe\r\n0\r\n\r\n",
+        ),
+        (
+            "length longer than sent",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nprobe",
+        ),
+        ("status line only", b"HTTP/1.1 200"),
+        ("empty", b""),
+    ];
+    for (what, bytes) in cases {
+        let server = Canned::start(Duration::ZERO, bytes);
+        let port = server.addr.port();
+        let search = if what.contains("header") { "" } else { "-s probe" };
+        let args = format!("-I 127.0.0.1 -p {port} {search} -t 3");
+        let (line, real) = real(&args);
+        let (_, native) = support::run(&line, None, &Settings::default());
+        assert_eq!(show(&native), show(&real), "{what}: native vs real");
+        // Kept alive, the same answers end the same way, in time.
+        let started = std::time::Instant::now();
+        let (kept, _ctx) = keepalive_runs(&line, 1, Duration::ZERO);
+        assert_eq!(
+            mask_size(&show(&kept[0])),
+            mask_size(&show(&real)),
+            "{what}: keep-alive vs real"
+        );
+        assert!(started.elapsed() < Duration::from_secs(4), "{what}: too slow");
+        server.join();
+    }
+}
+
+#[test]
+fn a_server_stalling_mid_body_times_out() {
+    let server = Canned::stalling(
+        Duration::ZERO,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart of it",
+        Duration::from_secs(3),
+    );
+    let args = format!("-I 127.0.0.1 -p {} -t 1", server.addr.port());
+    let r = differential(&args);
+    assert_eq!(&*r.output, "CRITICAL - Socket timeout after 1 seconds");
+    let (line, _) = real(&args);
+    let (kept, _ctx) = keepalive_runs(&line, 1, Duration::ZERO);
+    assert_eq!(&*kept[0].output, "CRITICAL - Socket timeout after 1 seconds");
+    server.join();
 }

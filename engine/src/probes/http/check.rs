@@ -10,7 +10,7 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use crate::check::Status;
 
-use super::response::{self, Page};
+use super::response;
 use super::{worse, HttpProbe};
 
 /// The plugin's `MAX_RE_SIZE`: longer patterns are cut, so they are left
@@ -142,26 +142,27 @@ impl HttpProbe {
     /// returns the worst state of them, `url` as the messages print it.
     pub(super) fn content_checks(
         &self,
-        page: &Page<'_>,
+        header: &[u8],
+        body: &[u8],
         size: usize,
         url: &dyn Fn() -> String,
         msg: &mut String,
     ) -> Status {
         let mut status = Status::Ok;
         if let Some(d) = &self.header_string {
-            if !response::contains(page.header, d) {
+            if !response::contains(header, d) {
                 msg.push_str(&format!("header '{}' not found on '{}', ", shown(d), url()));
                 status = Status::Critical;
             }
         }
         if let Some(s) = &self.string {
-            if !response::contains(&page.body, s) {
+            if !response::contains(body, s) {
                 msg.push_str(&format!("string '{}' not found on '{}', ", shown(s), url()));
                 status = Status::Critical;
             }
         }
         if let Some(p) = &self.regex {
-            let found = p.regex.is_match(response::c_str(&page.body));
+            let found = p.regex.is_match(response::c_str(body));
             if found == self.invert_regex {
                 msg.push_str(if found {
                     "pattern found, "

@@ -231,11 +231,16 @@ impl HttpProbe {
                     format!("{line} - ")
                 }
             };
+            // The plugin unchunks only now, after judging the status line.
+            let Some(body) = &page.body else {
+                let text = "HTTP UNKNOWN: Failed to unchunk message body".to_string();
+                return Err((Status::Unknown, text));
+            };
             let url = || {
                 let host = hop.host_name.as_deref().unwrap_or(&hop.address);
                 format!("{}://{host}:{}{}", hop.scheme, hop.port, hop.uri)
             };
-            let checked = self.content_checks(&page, answer.size, &url, &mut msg);
+            let checked = self.content_checks(page.header, body, answer.size, &url, &mut msg);
             status = worse(status, checked);
             // The plugin cuts the trailing ", " or " - ".
             let cut = if msg.ends_with(", ") { 2 } else { 3 };
