@@ -69,7 +69,10 @@ fn mask_size(text: &str) -> String {
                 out.push_str("size=#");
                 out.push_str(&rest[rest.find('B').unwrap_or(0)..]);
             }
-            _ if digits > 0 && digits == word.len() && text.contains(&format!("{word} bytes in")) => {
+            _ if digits > 0
+                && digits == word.len()
+                && text.contains(&format!("{word} bytes in")) =>
+            {
                 out.push('#')
             }
             _ => out.push_str(word),
@@ -150,7 +153,11 @@ fn differential_keepalive(args: &str) -> CheckResult {
     let (results, _ctx) = keepalive_runs(&line, 3, Duration::ZERO);
     let want = mask_size(&show(&real));
     for native in &results {
-        assert_eq!(mask_size(&show(native)), want, "keep-alive vs real for {args}");
+        assert_eq!(
+            mask_size(&show(native)),
+            want,
+            "keep-alive vs real for {args}"
+        );
     }
     results.into_iter().next_back().expect("three runs")
 }
@@ -328,8 +335,12 @@ fn regex_and_inverted_regex() {
     assert_eq!(r.status, Status::Critical);
     differential(&format!("-H 127.0.0.1 -p {p} -R 'VEDETTE HTTP'"));
     differential(&format!("-H 127.0.0.1 -p {p} -r '^<html>.*</html>$'"));
-    differential(&format!("-H 127.0.0.1 -p {p} -r '[^a-z]body' --invert-regex"));
-    differential(&format!("-H 127.0.0.1 -p {p} --ereg=nothere --invert-regex"));
+    differential(&format!(
+        "-H 127.0.0.1 -p {p} -r '[^a-z]body' --invert-regex"
+    ));
+    differential(&format!(
+        "-H 127.0.0.1 -p {p} --ereg=nothere --invert-regex"
+    ));
     differential(&format!("-H 127.0.0.1 -p {p} --eregi=NOTHERE -s nothere"));
 }
 
@@ -339,15 +350,21 @@ fn auth_headers_agent_and_post() {
     let p = nginx.http;
     let r = differential(&format!("-H 127.0.0.1 -p {p} -u /private/"));
     assert_eq!(r.status, Status::Warning, "{}", r.output);
-    let r = differential(&format!("-H 127.0.0.1 -p {p} -u /private/ -a {USER}:{PASSWORD}"));
+    let r = differential(&format!(
+        "-H 127.0.0.1 -p {p} -u /private/ -a {USER}:{PASSWORD}"
+    ));
     assert_eq!(r.status, Status::Ok, "{}", r.output);
     differential(&format!("-I 127.0.0.1 -p {p} -u /private/ -a {USER}:wrong"));
     let r = differential(&format!(
         "-H 127.0.0.1 -p {p} -u /post -k 'X-Test: hello' -A vedette-test/1 -s 'x-test=hello agent=vedette-test/1'"
     ));
     assert_eq!(r.status, Status::Ok, "{}", r.output);
-    differential(&format!("-H 127.0.0.1 -p {p} -u /post -k 'X-Test: a' -k 'X-Other: b' -s x-test=a"));
-    differential(&format!("-H localhost -I 127.0.0.1 -p {p} -u /post -k 'Host: 127.0.0.1'"));
+    differential(&format!(
+        "-H 127.0.0.1 -p {p} -u /post -k 'X-Test: a' -k 'X-Other: b' -s x-test=a"
+    ));
+    differential(&format!(
+        "-H localhost -I 127.0.0.1 -p {p} -u /post -k 'Host: 127.0.0.1'"
+    ));
     let r = differential(&format!(
         "-H 127.0.0.1 -p {p} -u /post -P 'a=1&b=2' -s 'method=POST type=application/x-www-form-urlencoded length=7'"
     ));
@@ -355,7 +372,9 @@ fn auth_headers_agent_and_post() {
     differential(&format!(
         "-H 127.0.0.1 -p {p} -u /post -P '{{}}' -T application/json -s 'type=application/json length=2'"
     ));
-    differential(&format!("-H 127.0.0.1 -p {p} -u /post -j PUT -P x -s method=PUT"));
+    differential(&format!(
+        "-H 127.0.0.1 -p {p} -u /post -j PUT -P x -s method=PUT"
+    ));
 }
 
 #[test]
@@ -394,7 +413,10 @@ fn keepalive_reuses_one_connection() {
     let before = nginx.access_log().lines().count();
     let line = format!("check_http -H 127.0.0.1 -p {p} -u /index.html");
     let (results, ctx) = keepalive_runs(&line, 5, Duration::ZERO);
-    assert!(results.iter().all(|r| r.status == Status::Ok), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.status == Status::Ok),
+        "{results:?}"
+    );
     let pool = ctx.http_pool.as_ref().expect("keep-alive on: a pool");
     assert_eq!(pool.idle(), 1);
     let log = crate::support::wait_for(5, "five requests logged", || {
@@ -418,7 +440,10 @@ fn keepalive_reuses_one_connection() {
 #[test]
 fn keepalive_recovers_when_the_server_closes_idle_connections() {
     let nginx = Nginx::start();
-    let line = format!("check_http -H 127.0.0.1 -p {} -s 'probe test'", nginx.keepalive_1s);
+    let line = format!(
+        "check_http -H 127.0.0.1 -p {} -s 'probe test'",
+        nginx.keepalive_1s
+    );
     // nginx closes each idle connection after 1 s; the next check finds
     // it closed (or writes into it) and must still succeed.
     let (results, ctx) = keepalive_runs(&line, 3, Duration::from_millis(1500));
@@ -442,7 +467,10 @@ fn keepalive_recovers_when_the_server_closes_idle_connections() {
     );
     let line = format!("check_http -I 127.0.0.1 -p {}", once.addr.port());
     let (results, ctx) = keepalive_runs(&line, 2, Duration::ZERO);
-    assert!(results.iter().all(|r| r.status == Status::Ok), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.status == Status::Ok),
+        "{results:?}"
+    );
     assert_eq!(ctx.http_pool.as_ref().map(|p| p.idle()), Some(0));
     once.join();
 }
@@ -520,7 +548,11 @@ fn broken_answers_get_the_plugins_verdict_in_time() {
     for (what, bytes) in cases {
         let server = Canned::start(Duration::ZERO, bytes);
         let port = server.addr.port();
-        let search = if what.contains("header") { "" } else { "-s probe" };
+        let search = if what.contains("header") {
+            ""
+        } else {
+            "-s probe"
+        };
         let args = format!("-I 127.0.0.1 -p {port} {search} -t 3");
         let (line, real) = real(&args);
         let (_, native) = support::run(&line, None, &Settings::default());
@@ -533,7 +565,10 @@ fn broken_answers_get_the_plugins_verdict_in_time() {
             mask_size(&show(&real)),
             "{what}: keep-alive vs real"
         );
-        assert!(started.elapsed() < Duration::from_secs(4), "{what}: too slow");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{what}: too slow"
+        );
         server.join();
     }
 }
@@ -550,6 +585,9 @@ fn a_server_stalling_mid_body_times_out() {
     assert_eq!(&*r.output, "CRITICAL - Socket timeout after 1 seconds");
     let (line, _) = real(&args);
     let (kept, _ctx) = keepalive_runs(&line, 1, Duration::ZERO);
-    assert_eq!(&*kept[0].output, "CRITICAL - Socket timeout after 1 seconds");
+    assert_eq!(
+        &*kept[0].output,
+        "CRITICAL - Socket timeout after 1 seconds"
+    );
     server.join();
 }

@@ -135,7 +135,9 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
             }
             "invert-regex" => probe.invert_regex = true,
             "authorization" => probe.auth = Some(header_safe(value).ok_or_else(bad)?.into()),
-            "header" => probe.headers.push(header_safe(value).ok_or_else(bad)?.into()),
+            "header" => probe
+                .headers
+                .push(header_safe(value).ok_or_else(bad)?.into()),
             "useragent" => probe.user_agent = Some(header_safe(value).ok_or_else(bad)?.into()),
             // A second `-P` is ignored by the plugin.
             "post" if probe.post.is_some() => {}
@@ -184,7 +186,10 @@ fn page_size(value: &str) -> Option<PageSize> {
             min: n(min)?,
             max: n(max)?,
         },
-        None => PageSize { min: n(value)?, max: 0 },
+        None => PageSize {
+            min: n(value)?,
+            max: 0,
+        },
     })
 }
 
@@ -254,7 +259,10 @@ mod tests {
     fn leaves_the_rest_to_the_plugin() {
         let table: &[(&str, &str)] = &[
             ("-H h -r \\d", "value '\\d' of '-r' not reproduced natively"),
-            ("-H h -k X:\0y", "value 'X:\0y' of '-k' not reproduced natively"),
+            (
+                "-H h -k X:\0y",
+                "value 'X:\0y' of '-k' not reproduced natively",
+            ),
             ("-H h -m 1x", "value '1x' of '-m' not reproduced natively"),
             ("-H h -m 1:", "value '1:' of '-m' not reproduced natively"),
             ("-H h -l", "flag '-l' not understood"),

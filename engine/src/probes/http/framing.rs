@@ -232,7 +232,11 @@ fn sized(size: u64) -> Chunk {
 
 fn trim(s: &[u8]) -> &[u8] {
     let start = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let end = s.len() - s.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    let end = s.len()
+        - s.iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
     s.get(start..end).unwrap_or_default()
 }
 
@@ -263,11 +267,26 @@ mod tests {
         const EOF: Progress = Progress::UntilClose;
         const MORE: Progress = Progress::More;
         let table: &[(&str, bool, &[u8], Progress)] = &[
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5", false, b"hello", REUSE),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5",
+                false,
+                b"hello",
+                REUSE,
+            ),
             ("HTTP/1.1 200 OK\r\ncontent-length:5", false, b"hel", MORE),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5", false, b"hello!", ONCE),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5",
+                false,
+                b"hello!",
+                ONCE,
+            ),
             ("HTTP/1.1 200 OK\r\nContent-Length: 5", true, b"", REUSE),
-            ("HTTP/1.1 304 Not Modified\r\nContent-Length: 5", false, b"", REUSE),
+            (
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 5",
+                false,
+                b"",
+                REUSE,
+            ),
             ("HTTP/1.1 204 No Content", false, b"", REUSE),
             (
                 "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close",
@@ -275,7 +294,12 @@ mod tests {
                 b"hello",
                 ONCE,
             ),
-            ("HTTP/1.0 200 OK\r\nContent-Length: 5", false, b"hello", ONCE),
+            (
+                "HTTP/1.0 200 OK\r\nContent-Length: 5",
+                false,
+                b"hello",
+                ONCE,
+            ),
             (
                 "HTTP/1.0 200 OK\r\nContent-Length: 5\r\nConnection: Keep-Alive",
                 false,
@@ -283,7 +307,12 @@ mod tests {
                 REUSE,
             ),
             ("HTTP/1.1 200 OK", false, b"hello", EOF),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5x", false, b"hello", EOF),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5x",
+                false,
+                b"hello",
+                EOF,
+            ),
             (
                 "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6",
                 false,
@@ -327,7 +356,12 @@ mod tests {
                 b"ffffffffffffffffff\r\n",
                 EOF,
             ),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip", false, b"x", EOF),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip",
+                false,
+                b"x",
+                EOF,
+            ),
         ];
         for &(head, is_head, body, want) in table {
             let (bytewise, whole) = read(head, is_head, body);

@@ -122,28 +122,27 @@ impl HttpProbe {
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         let socket_timeout = Duration::from_secs(u64::from(self.timeout_s));
         let engine_timeout = self.check_timeout.unwrap_or(ctx.default_timeout);
-        let (status, text) =
-            match tokio::time::timeout(
-                socket_timeout.min(engine_timeout),
-                self.session(ctx.http_pool.as_deref()),
-            )
-            .await
-            {
-                Ok(Ok(done) | Err(done)) => done,
-                // The plugin's alarm(2) fires first: its own message.
-                Err(_) if socket_timeout <= engine_timeout => (
-                    Status::Critical,
-                    format!("CRITICAL - Socket timeout after {} seconds", self.timeout_s),
+        let (status, text) = match tokio::time::timeout(
+            socket_timeout.min(engine_timeout),
+            self.session(ctx.http_pool.as_deref()),
+        )
+        .await
+        {
+            Ok(Ok(done) | Err(done)) => done,
+            // The plugin's alarm(2) fires first: its own message.
+            Err(_) if socket_timeout <= engine_timeout => (
+                Status::Critical,
+                format!("CRITICAL - Socket timeout after {} seconds", self.timeout_s),
+            ),
+            // Nagios would have killed the plugin first.
+            Err(_) => (
+                ctx.timeout_status,
+                format!(
+                    "(Service check timed out after {:.2} seconds)",
+                    engine_timeout.as_secs_f64()
                 ),
-                // Nagios would have killed the plugin first.
-                Err(_) => (
-                    ctx.timeout_status,
-                    format!(
-                        "(Service check timed out after {:.2} seconds)",
-                        engine_timeout.as_secs_f64()
-                    ),
-                ),
-            };
+            ),
+        };
         plugin_output::parse(status, &text)
     }
 

@@ -164,7 +164,16 @@ mod tests {
              X-A: 1\r\nAuthorization: Basic dTpw\r\nContent-Type: application/x-www-form-urlencoded\r\n\
              Content-Length: 3\r\n\r\nk=v"
         );
-        let p = probe(&["-I", "10.0.0.1", "-j", "PUT", "-P", "{}", "-T", "application/json"]);
+        let p = probe(&[
+            "-I",
+            "10.0.0.1",
+            "-j",
+            "PUT",
+            "-P",
+            "{}",
+            "-T",
+            "application/json",
+        ]);
         assert_eq!(
             text(&p, &hop(None, 81), true),
             format!("PUT /x HTTP/1.1\r\nUser-Agent: {USER_AGENT}\r\nConnection: keep-alive\r\nHost: 10.0.0.1:81\r\n\

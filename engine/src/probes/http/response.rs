@@ -282,7 +282,8 @@ mod tests {
         assert_eq!(page.status_line, "HTTP/1.1 200 OK");
         assert_eq!(page.header, b"Server: x\r\nTransfer-Encoding: chunked");
         assert_eq!(page.body.as_deref(), Some(&b"hello!!!"[..]));
-        let page = split(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nshort\r\n0\r\n\r\n");
+        let page =
+            split(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nshort\r\n0\r\n\r\n");
         assert_eq!(page.body, None);
         let page = split(b"garbage\0HTTP/1.1 200 OK\r\n");
         assert_eq!(

@@ -25,6 +25,9 @@ use super::tls;
 /// checks. Pages past 1 MiB are still read and counted, not stored.
 pub const KEEP: usize = 1 << 20;
 
+/// Bytes read at once: the plugin's `MAX_INPUT_BUFFER`.
+const READ_CHUNK: usize = 8192;
+
 /// A failure, as the plugin prints it.
 pub type Failed = (Status, String);
 
@@ -195,7 +198,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let mut framing: Option<Framing> = None;
     let mut scanned = 0;
-    let mut chunk = vec![0u8; 16 * 1024];
+    // In the task's own allocation: no buffer to allocate per check.
+    let mut chunk = [0u8; READ_CHUNK];
     loop {
         let n = match stream.read(&mut chunk).await {
             Ok(0) => break,
