@@ -342,6 +342,8 @@ fn regex_and_inverted_regex() {
         "-H 127.0.0.1 -p {p} --ereg=nothere --invert-regex"
     ));
     differential(&format!("-H 127.0.0.1 -p {p} --eregi=NOTHERE -s nothere"));
+    // `-R` leaves every later `-r` case-insensitive too.
+    differential(&format!("-H 127.0.0.1 -p {p} -R x -r 'VEDETTE'"));
 }
 
 #[test]
@@ -375,6 +377,10 @@ fn auth_headers_agent_and_post() {
     differential(&format!(
         "-H 127.0.0.1 -p {p} -u /post -j PUT -P x -s method=PUT"
     ));
+    differential(&format!(
+        "-I 127.0.0.1 -p {p} -u /post -k 'Host: x' -s x-test=,"
+    ));
+    differential(&format!("-H 127.0.0.1 -p {p} -u /redir -f follow -P x"));
 }
 
 #[test]
@@ -405,6 +411,7 @@ fn keepalive_reuses_one_connection() {
     differential_keepalive(&format!("-I 127.0.0.1 -p {p} -u /chunked -s 'probe test'"));
     differential_keepalive(&format!("-I 127.0.0.1 -p {p} -u /missing"));
     differential_keepalive(&format!("-H 127.0.0.1 -p {p} -j HEAD"));
+    differential_keepalive(&format!("-H 127.0.0.1 -p {p} -N -d X-Vedette"));
     differential_keepalive(&format!("-H 127.0.0.1 -p {p} -u /redir -f follow"));
     differential_keepalive(&format!("-H 127.0.0.1 -p {p} -u /post -P x=1 -s length=3"));
     differential_keepalive(&format!("-H 127.0.0.1 -p {} -S -s probe", nginx.https));

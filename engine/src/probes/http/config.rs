@@ -2,12 +2,14 @@
 //! `process_arguments` reads it, into an [`HttpProbe`].
 //!
 //! Only what the native probe reproduces exactly is accepted:
-//! `-H -I -p -u -S --sni -C -e -s -w -c -t -j -f -N -4 -6` (and their long
-//! forms), one flag per word, values attached (`-p80`, `--port=80`) or
-//! following. Everything else — `-r` regexes, `-a` auth, `-k` headers,
-//! `-P` post data, `-E` extended perfdata, `-f sticky`, `-S1` TLS versions,
-//! `-H host:port`, positional hosts, abbreviated long options, values the
-//! plugin would reject or read oddly (`-w 1e1`, `-p 70000`) — is
+//! `-H -I -p -u -S --sni -C -e -s -w -c -t -j -f -N -4 -6 -r -R
+//! --invert-regex -a -k -A -P -T -m -d` (and their long forms), one flag
+//! per word, values attached (`-p80`, `--port=80`) or following.
+//! Everything else — `-l` line-spanning regexes, `-b` proxy auth, `-E`
+//! extended perfdata, `-f sticky`, `-S1` TLS versions, `-H host:port`,
+//! positional hosts, abbreviated long options, values the plugin would
+//! reject or read oddly (`-w 1e1`, `-p 70000`, `-m 1k`, a regex using
+//! syntax POSIX reads otherwise, a header value with a line break) — is
 //! [`NotNative`] and the real plugin runs, so its quirks stay its own.
 
 use crate::check::Status;

@@ -1,6 +1,6 @@
-//! `http`: native `check_http` — one `Connection: close` request per
-//! check (following redirects with `-f follow`), the status line, `-e`,
-//! `-s`, `-w`/`-c` and `-C` judged and printed exactly as
+//! `http`: native `check_http` — one request per check (following
+//! redirects with `-f follow`), the status line, `-e`, `-d`, `-s`,
+//! `-r`/`-R`, `-m`, `-w`/`-c` and `-C` judged and printed exactly as
 //! monitoring-plugins 2.3's `check_http` does (its `check_http()` and
 //! `redir()`, step for step).
 //!
@@ -15,13 +15,18 @@
 //! connect to address 127.0.0.1 and port 1: Connection refused
 //! HTTP CRITICAL - Unable to open TCP socket
 //! CRITICAL - Socket timeout after 10 seconds
+//! HTTP UNKNOWN: Failed to unchunk message body
 //! ```
 //!
-//! No connection is kept alive between checks: the plugin's response time
-//! includes connecting (and the TLS handshake), and a pooled connection
-//! would both change that figure and hide a server that stopped
-//! accepting. The size is every byte received, headers included, as the
-//! plugin counts it; only the first [`wire::KEEP`] bytes are kept.
+//! By default no connection is kept alive between checks, like the
+//! plugin: its response time includes connecting (and the TLS handshake),
+//! and a pooled connection would both change that figure and hide a
+//! server that stopped accepting. `[engine] http_keepalive = true` opts in
+//! to the shard's [`pool::Pool`]: HTTP/1.1 `Connection: keep-alive`
+//! requests, answers read to the end their framing gives, connections
+//! reused while the server allows. The size is every byte received,
+//! headers included, as the plugin counts it; only the first
+//! [`wire::KEEP`] bytes are kept, so `-s`, `-r` and `-d` see only those.
 
 mod check;
 pub mod config;
