@@ -26,9 +26,10 @@ use super::wire::{Answer, Conn, End, Failed, Target};
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Idle connections kept per target: enough for the checks of one target
-/// that run at the same moment on a shard, few enough not to hog a
-/// server's connection slots.
-pub const MAX_IDLE_PER_TARGET: usize = 16;
+/// that run at the same moment on a shard (below that, every check past
+/// the cap opens and drops a connection of its own), few enough not to hog
+/// a server's connection slots (nginx allows 512 per worker by default).
+pub const MAX_IDLE_PER_TARGET: usize = 64;
 
 /// How often idle connections of every target are swept, so targets
 /// checked rarely do not keep sockets open.
