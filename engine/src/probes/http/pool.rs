@@ -108,9 +108,15 @@ impl Pool {
         let now = Instant::now();
         let mut inner = self.inner.lock();
         let idle = inner.by_address.get_mut(target.address)?;
-        idle.retain(|i| now.duration_since(i.since) < IDLE_TIMEOUT && i.conn.conn.looks_open());
-        let at = idle.iter().rposition(|i| i.conn.key.matches(target))?;
-        Some(idle.remove(at).conn)
+        idle.retain(|i| now.duration_since(i.since) < IDLE_TIMEOUT);
+        // Only the candidate is probed (a syscall), not every idle one.
+        while let Some(at) = idle.iter().rposition(|i| i.conn.key.matches(target)) {
+            let candidate = idle.remove(at).conn;
+            if candidate.conn.looks_open() {
+                return Some(candidate);
+            }
+        }
+        None
     }
 
     /// Returns a connection after a complete, reusable exchange.
@@ -177,5 +183,45 @@ impl Pool {
     /// Idle connections held right now (for tests and diagnostics).
     pub fn idle(&self) -> usize {
         self.inner.lock().by_address.values().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(port: u16, sni: Option<&str>) -> Target<'_> {
+        Target {
+            address: "127.0.0.1",
+            port,
+            family: Family::Any,
+            ssl: false,
+            sni,
+        }
+    }
+
+    #[tokio::test]
+    async fn keeps_a_capped_number_per_target_and_matches_all_of_it() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let pool = Pool::default();
+        let mut accepted = Vec::new();
+        for _ in 0..MAX_IDLE_PER_TARGET + 3 {
+            let conn = Conn::open(target(port, None)).await.expect("connect");
+            accepted.push(listener.accept().await.expect("accept"));
+            pool.put(Pooled::new(conn, &target(port, None)));
+        }
+        assert_eq!(pool.idle(), MAX_IDLE_PER_TARGET);
+        assert!(pool.take(&target(port, Some("other"))).is_none());
+        assert!(pool.take(&target(port.wrapping_add(1), None)).is_none());
+        assert!(pool.take(&target(port, None)).is_some());
+        assert_eq!(pool.idle(), MAX_IDLE_PER_TARGET - 1);
+        // The server closes them all: none is handed out, all are dropped.
+        drop(accepted);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(pool.take(&target(port, None)).is_none());
+        assert_eq!(pool.idle(), 0);
     }
 }
