@@ -598,3 +598,56 @@ fn a_server_stalling_mid_body_times_out() {
     );
     server.join();
 }
+
+#[test]
+fn the_daemon_keeps_connections_alive_when_configured() {
+    let nginx = Nginx::start();
+    let dir = crate::support::TempDir::new("http-keepalive");
+    let cfg = dir.path().join("vedette.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[engine]
+shards = 1
+http_keepalive = true
+
+[commands.web]
+line = "{check_http} -H $HOSTADDRESS$ -p {port} -u /index.html -s 'probe test'"
+
+[hosts.web]
+address = "127.0.0.1"
+
+[[services]]
+host = "web"
+name = "page"
+check = "web"
+check_interval = "1s"
+"#,
+            check_http = crate::support::plugin("check_http").display(),
+            port = nginx.http,
+        ),
+    )
+    .expect("write config");
+    let d = crate::support::Daemon::start_on(&cfg, dir.path(), crate::support::free_port());
+    let log = crate::support::wait_for(15, "three checks logged", || {
+        let log = nginx.access_log();
+        (log.lines().count() >= 3).then_some(log)
+    });
+    let services = d.get("/v1/services?host=web");
+    assert_eq!(services[0]["probe"], "http", "{services}");
+    assert_eq!(services[0]["state"], "OK", "{services}");
+    // Checks a second apart share one connection: its request count grows.
+    let conns: Vec<(&str, &str)> = log
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split(' ');
+            Some((w.next()?, w.next()?))
+        })
+        .collect();
+    assert!(
+        conns.iter().all(|&(c, _)| c == conns[0].0) && conns[2].1 == "3",
+        "access log:\n{log}\ndaemon log:\n{}",
+        d.log_text()
+    );
+}
