@@ -342,6 +342,8 @@ fn regex_and_inverted_regex() {
         "-H 127.0.0.1 -p {p} --ereg=nothere --invert-regex"
     ));
     differential(&format!("-H 127.0.0.1 -p {p} --eregi=NOTHERE -s nothere"));
+    // An empty pattern is no search at all, inverted or not.
+    differential(&format!("-H 127.0.0.1 -p {p} -r x -r '' --invert-regex"));
     // `-R` leaves every later `-r` case-insensitive too.
     differential(&format!("-H 127.0.0.1 -p {p} -R x -r 'VEDETTE'"));
 }

@@ -75,6 +75,9 @@ fn translate(source: &str) -> Option<String> {
     let mut out = String::with_capacity(source.len() + 8);
     let mut chars = source.chars().peekable();
     let mut prev_quantifier = false;
+    if source.ends_with('|') && !source.ends_with("\\|") {
+        return None;
+    }
     while let Some(c) = chars.next() {
         let quantifier = matches!(c, '*' | '+' | '?' | '}');
         match c {
@@ -86,6 +89,9 @@ fn translate(source: &str) -> Option<String> {
                 _ => return None,
             },
             '(' if chars.peek() == Some(&'?') => return None,
+            // Empty alternatives: POSIX rejects what the regex crate takes.
+            '|' if out.is_empty() || out.ends_with(['|', '(']) => return None,
+            ')' if out.ends_with('|') => return None,
             '?' if prev_quantifier => return None,
             '{' if !chars.peek().is_some_and(char::is_ascii_digit) => return None,
             '[' => bracket(&mut chars, &mut out)?,
@@ -209,6 +215,11 @@ mod tests {
             ("1\\.0", Some("1\\.0")),
             ("\\d+", None),
             ("(?i)x", None),
+            ("a||b", None),
+            ("|a", None),
+            ("a|", None),
+            ("(a|)", None),
+            ("a\\|", Some("a\\|")),
             ("a*?", None),
             ("a{x", None),
             ("[a[b]", None),

@@ -23,6 +23,14 @@ use super::{CertDays, HttpProbe, OnRedirect};
 /// check_http's `DEFAULT_SOCKET_TIMEOUT`.
 const DEFAULT_TIMEOUT_S: u32 = 10;
 
+/// The plugin copies `-a` and `-d` into buffers of `MAX_INPUT_BUFFER`
+/// bytes, cutting longer values: those are left to it.
+const MAX_INPUT_BUFFER: usize = 8192 - 1;
+
+/// `-A` goes into a `DEFAULT_BUFFER_SIZE` (2048) buffer after
+/// `User-Agent: `; longer values are cut, and left to the plugin.
+const MAX_USER_AGENT: usize = 2048 - "User-Agent: ".len() - 1;
+
 /// The options the native probe reads.
 const OPTIONS: &[Opt] = &[
     ('H', "hostname", true),
@@ -133,20 +141,30 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
             "use-ipv6" => probe.family = Family::V6,
             "regex" | "ereg" | "eregi" => {
                 icase |= flag.short == 'R';
-                probe.regex = Some(Pattern::new(value, icase).ok_or_else(bad)?);
+                // The plugin skips the search for an empty pattern.
+                probe.regex = match value {
+                    "" => None,
+                    _ => Some(Pattern::new(value, icase).ok_or_else(bad)?),
+                };
             }
             "invert-regex" => probe.invert_regex = true,
-            "authorization" => probe.auth = Some(header_safe(value).ok_or_else(bad)?.into()),
+            "authorization" if value.len() < MAX_INPUT_BUFFER => {
+                probe.auth = Some(header_safe(value).ok_or_else(bad)?.into())
+            }
             "header" => probe
                 .headers
                 .push(header_safe(value).ok_or_else(bad)?.into()),
-            "useragent" => probe.user_agent = Some(header_safe(value).ok_or_else(bad)?.into()),
+            "useragent" if value.len() < MAX_USER_AGENT => {
+                probe.user_agent = Some(header_safe(value).ok_or_else(bad)?.into())
+            }
             // A second `-P` is ignored by the plugin.
             "post" if probe.post.is_some() => {}
             "post" => probe.post = Some(value.into()),
             "content-type" => probe.content_type = Some(header_safe(value).ok_or_else(bad)?.into()),
             "pagesize" => probe.page_size = page_size(value).ok_or_else(bad)?,
-            "header-string" => probe.header_string = Some(value.into()),
+            "header-string" if value.len() < MAX_INPUT_BUFFER => {
+                probe.header_string = Some(value.into())
+            }
             _ => return Err(bad()),
         }
     }
