@@ -344,6 +344,16 @@ fn regex_and_inverted_regex() {
     differential(&format!("-H 127.0.0.1 -p {p} --eregi=NOTHERE -s nothere"));
     // An empty pattern is no search at all, inverted or not.
     differential(&format!("-H 127.0.0.1 -p {p} -r x -r '' --invert-regex"));
+    // `-l` lets `.` and `[^...]` cross lines, for patterns after it only.
+    // (The page is one line and its line end.)
+    let r = differential(&format!("-H 127.0.0.1 -p {p} -l -r '</html>.'"));
+    assert_eq!(r.status, Status::Ok);
+    let r = differential(&format!("-H 127.0.0.1 -p {p} -r '</html>.' -l"));
+    assert_eq!(r.status, Status::Critical);
+    let r = differential(&format!("-H 127.0.0.1 -p {p} -l -r '</html>$'"));
+    assert_eq!(r.status, Status::Critical);
+    let r = differential(&format!("-H 127.0.0.1 -p {p} -l -r 'page[^x]*$'"));
+    assert_eq!(r.status, Status::Ok);
     // `-R` leaves every later `-r` case-insensitive too.
     differential(&format!("-H 127.0.0.1 -p {p} -R x -r 'VEDETTE'"));
 }

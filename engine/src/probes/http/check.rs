@@ -22,17 +22,19 @@ const SHOWN: usize = 30;
 
 /// A `-r`/`-R` pattern, compiled with the meaning POSIX `regcomp` gives it
 /// under `REG_EXTENDED | REG_NEWLINE` (`.` and `[^...]` never match a line
-/// end; `^` and `$` match at line ends).
+/// end; `^` and `$` match at line ends), or without `REG_NEWLINE` after
+/// `-l` (the page is one string).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     source: Box<str>,
     icase: bool,
+    linespan: bool,
     regex: Regex,
 }
 
 impl PartialEq for Pattern {
     fn eq(&self, other: &Pattern) -> bool {
-        (&self.source, self.icase) == (&other.source, other.icase)
+        (&self.source, self.icase, self.linespan) == (&other.source, other.icase, other.linespan)
     }
 }
 
@@ -40,20 +42,22 @@ impl Pattern {
     /// Compiles `source`; `None` when it uses syntax POSIX and the regex
     /// crate read differently (escapes like `\d`, `(?`, lazy `*?`, Rust's
     /// class operators), or that does not compile here.
-    pub fn new(source: &str, icase: bool) -> Option<Pattern> {
+    pub fn new(source: &str, icase: bool, linespan: bool) -> Option<Pattern> {
         if source.len() >= MAX_RE_SIZE - 1 {
             return None;
         }
-        let translated = translate(source)?;
+        let translated = translate(source, linespan)?;
         let regex = RegexBuilder::new(&translated)
             .case_insensitive(icase)
-            .multi_line(true)
+            .multi_line(!linespan)
+            .dot_matches_new_line(linespan)
             .unicode(false)
             .build()
             .ok()?;
         Some(Pattern {
             source: source.into(),
             icase,
+            linespan,
             regex,
         })
     }
@@ -71,7 +75,7 @@ pub struct PageSize {
 /// The pattern in the regex crate's syntax, or `None` where the two
 /// syntaxes part ways. Plain text, `. * + ? | ( ) ^ $`, `{m,n}`,
 /// bracket expressions (with `[:class:]`) and escaped punctuation pass.
-fn translate(source: &str) -> Option<String> {
+fn translate(source: &str, linespan: bool) -> Option<String> {
     let mut out = String::with_capacity(source.len() + 8);
     let mut chars = source.chars().peekable();
     let mut prev_quantifier = false;
@@ -94,7 +98,7 @@ fn translate(source: &str) -> Option<String> {
             ')' if out.ends_with('|') => return None,
             '?' if prev_quantifier => return None,
             '{' if !chars.peek().is_some_and(char::is_ascii_digit) => return None,
-            '[' => bracket(&mut chars, &mut out)?,
+            '[' => bracket(&mut chars, &mut out, linespan)?,
             _ => out.push(c),
         }
         prev_quantifier = quantifier;
@@ -103,12 +107,17 @@ fn translate(source: &str) -> Option<String> {
 }
 
 /// Copies one bracket expression (after its `[`), POSIX rules: `]` first
-/// is literal, `\` is literal, `[^` excludes the line end too.
-fn bracket(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) -> Option<()> {
+/// is literal, `\` is literal, `[^` excludes the line end too (unless
+/// `linespan`).
+fn bracket(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    out: &mut String,
+    linespan: bool,
+) -> Option<()> {
     out.push('[');
     if chars.peek() == Some(&'^') {
         chars.next();
-        out.push_str("^\\n");
+        out.push_str(if linespan { "^" } else { "^\\n" });
     }
     if chars.peek() == Some(&']') {
         chars.next();
@@ -229,15 +238,18 @@ mod tests {
             ("[abc", None),
         ];
         for &(source, want) in table {
-            assert_eq!(translate(source).as_deref(), want, "{source}");
+            assert_eq!(translate(source, false).as_deref(), want, "{source}");
         }
-        let p = Pattern::new("A.C", true).expect("compiles");
+        assert_eq!(translate("[^x]", true).as_deref(), Some("[^x]"));
+        let p = Pattern::new("a.c$", false, true).expect("compiles");
+        assert!(p.regex.is_match(b"a\nc") && !p.regex.is_match(b"abc\nd"));
+        let p = Pattern::new("A.C", true, false).expect("compiles");
         assert!(p.regex.is_match(b"xx\nabc"));
         assert!(!p.regex.is_match(b"a\nc"));
-        let p = Pattern::new("^b[^x]c$", false).expect("compiles");
+        let p = Pattern::new("^b[^x]c$", false, false).expect("compiles");
         assert!(p.regex.is_match(b"a\nbyc\nd"));
         assert!(!p.regex.is_match(b"b\nc"));
-        assert!(Pattern::new(&"a".repeat(MAX_RE_SIZE), false).is_none());
+        assert!(Pattern::new(&"a".repeat(MAX_RE_SIZE), false, false).is_none());
     }
 
     #[test]

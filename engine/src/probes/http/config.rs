@@ -2,10 +2,10 @@
 //! `process_arguments` reads it, into an [`HttpProbe`].
 //!
 //! Only what the native probe reproduces exactly is accepted:
-//! `-H -I -p -u -S --sni -C -e -s -w -c -t -j -f -N -4 -6 -r -R
+//! `-H -I -p -u -S --sni -C -e -s -w -c -t -j -f -N -4 -6 -r -R -l
 //! --invert-regex -a -k -A -P -T -m -d` (and their long forms), one flag
 //! per word, values attached (`-p80`, `--port=80`) or following.
-//! Everything else — `-l` line-spanning regexes, `-b` proxy auth, `-E`
+//! Everything else — `-b` proxy auth, `-E`
 //! extended perfdata, `-f sticky`, `-S1` TLS versions, `-H host:port`,
 //! positional hosts, abbreviated long options, values the plugin would
 //! reject or read oddly (`-w 1e1`, `-p 70000`, `-m 1k`, a regex using
@@ -54,6 +54,7 @@ const OPTIONS: &[Opt] = &[
     ('r', "ereg", true),
     ('R', "eregi", true),
     (NO_SHORT, "invert-regex", false),
+    ('l', "linespan", false),
     ('a', "authorization", true),
     ('k', "header", true),
     ('A', "useragent", true),
@@ -100,6 +101,8 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
     // `-R` makes this and every later `-r` case-insensitive, as the
     // plugin's sticky `cflags`.
     let mut icase = false;
+    // `-l` drops `REG_NEWLINE` for the patterns compiled after it.
+    let mut linespan = false;
     let mut address = None;
     let mut port = None;
     for arg in getopt(OPTIONS, args) {
@@ -144,10 +147,11 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
                 // The plugin skips the search for an empty pattern.
                 probe.regex = match value {
                     "" => None,
-                    _ => Some(Pattern::new(value, icase).ok_or_else(bad)?),
+                    _ => Some(Pattern::new(value, icase, linespan).ok_or_else(bad)?),
                 };
             }
             "invert-regex" => probe.invert_regex = true,
+            "linespan" => linespan = true,
             "authorization" if value.len() < MAX_INPUT_BUFFER => {
                 probe.auth = Some(header_safe(value).ok_or_else(bad)?.into())
             }
@@ -285,7 +289,6 @@ mod tests {
             ),
             ("-H h -m 1x", "value '1x' of '-m' not reproduced natively"),
             ("-H h -m 1:", "value '1:' of '-m' not reproduced natively"),
-            ("-H h -l", "flag '-l' not understood"),
             ("-H h -E", "flag '-E' not understood"),
             ("-H h -b u:p", "flag '-b' not understood"),
             ("-H h -S1", "flag '-S1' not understood"),
