@@ -214,6 +214,13 @@ fn redirects() {
     let r = differential(&format!("-I 127.0.0.1 -p {p} -u /rel -f follow"));
     assert!(r.output.contains("200 OK"), "{}", r.output);
     differential(&format!("-H 127.0.0.1 -p {p} -u /redir -e 30"));
+    let r = differential(&format!(
+        "-H 127.0.0.1 -p {p} -u /redir -f follow --max-redirs=0"
+    ));
+    assert_eq!(r.status, Status::Warning, "{}", r.output);
+    differential(&format!(
+        "-H 127.0.0.1 -p {p} -u /redir -f follow --max-redirs 1"
+    ));
 }
 
 #[test]

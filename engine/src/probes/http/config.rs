@@ -3,13 +3,13 @@
 //!
 //! Only what the native probe reproduces exactly is accepted:
 //! `-H -I -p -u -S --sni -C -e -s -w -c -t -j -f -N -4 -6 -r -R -l
-//! --invert-regex -a -k -A -P -T -m -d` (and their long forms), one flag
-//! per word, values attached (`-p80`, `--port=80`) or following.
-//! Everything else — `-b` proxy auth, `-E`
-//! extended perfdata, `-f sticky`, `-S1` TLS versions, `-H host:port`,
-//! positional hosts, abbreviated long options, values the plugin would
-//! reject or read oddly (`-w 1e1`, `-p 70000`, `-m 1k`, a regex using
-//! syntax POSIX reads otherwise, a header value with a line break) — is
+//! --invert-regex -a -k -A -P -T -m -d --max-redirs` (and their long
+//! forms), one flag per word, values attached (`-p80`, `--port=80`) or
+//! following. Everything else — `-b` proxy auth, `-E` extended perfdata,
+//! `-f sticky`, `-S1` TLS versions, `-H host:port`, positional hosts,
+//! abbreviated long options, values the plugin would reject or read oddly
+//! (`-w 1e1`, `-p 70000`, `-m 1k`, a regex using syntax POSIX reads
+//! otherwise, a header value with a line break) — is
 //! [`NotNative`] and the real plugin runs, so its quirks stay its own.
 
 use crate::check::Status;
@@ -18,6 +18,7 @@ use crate::probes::getopt::{getopt, Arg, Opt, NO_SHORT};
 use crate::probes::tcp::Family;
 
 use super::check::{PageSize, Pattern};
+use super::redirect::MAX_REDIRECTS;
 use super::{CertDays, HttpProbe, OnRedirect};
 
 /// check_http's `DEFAULT_SOCKET_TIMEOUT`.
@@ -55,6 +56,7 @@ const OPTIONS: &[Opt] = &[
     ('R', "eregi", true),
     (NO_SHORT, "invert-regex", false),
     ('l', "linespan", false),
+    (NO_SHORT, "max-redirs", true),
     ('a', "authorization", true),
     ('k', "header", true),
     ('A', "useragent", true),
@@ -97,6 +99,7 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
         content_type: None,
         page_size: PageSize::default(),
         header_string: None,
+        max_redirects: MAX_REDIRECTS,
     };
     // `-R` makes this and every later `-r` case-insensitive, as the
     // plugin's sticky `cflags`.
@@ -152,6 +155,7 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
             }
             "invert-regex" => probe.invert_regex = true,
             "linespan" => linespan = true,
+            "max-redirs" => probe.max_redirects = non_negative(value).ok_or_else(bad)?,
             "authorization" if value.len() < MAX_INPUT_BUFFER => {
                 probe.auth = Some(header_safe(value).ok_or_else(bad)?.into())
             }
@@ -195,6 +199,15 @@ fn host(value: &str) -> Option<Box<str>> {
 /// it cannot add headers the native request would then have to mimic.
 fn header_safe(value: &str) -> Option<&str> {
     (!value.contains(['\r', '\n', '\0'])).then_some(value)
+}
+
+/// A whole number of plain digits, zero allowed (`is_intnonneg`), that
+/// fits the plugin's `int`.
+fn non_negative(value: &str) -> Option<u32> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok().filter(|&n| n <= i32::MAX as u32)
 }
 
 /// `-m MIN[:MAX]`, plain digits only (the plugin's `atoi` reads more).

@@ -113,6 +113,8 @@ pub struct HttpProbe {
     page_size: PageSize,
     /// `-d`: searched in the response headers.
     header_string: Option<Box<str>>,
+    /// `--max-redirs`: redirects followed at most.
+    max_redirects: u32,
 }
 
 impl HttpProbe {
@@ -227,7 +229,7 @@ impl HttpProbe {
                             OnRedirect::State(s) => status = s,
                             OnRedirect::Follow => {
                                 depth += 1;
-                                hop = redirect(&hop, page.header, line, depth)?;
+                                hop = redirect(&hop, page.header, line, depth, self.max_redirects)?;
                                 continue;
                             }
                         }
