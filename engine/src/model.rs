@@ -161,6 +161,10 @@ pub struct Settings {
     /// How often the retained states are written while running (they
     /// are always written at shutdown).
     pub retention_interval: Duration,
+    /// Keep native `http` checks' connections open between checks of
+    /// the same target (per shard, opt-in: the response time then leaves
+    /// out connecting and the TLS handshake).
+    pub http_keepalive: bool,
 }
 
 impl Default for Settings {
@@ -173,6 +177,7 @@ impl Default for Settings {
             native_probes: true,
             retain_state: true,
             retention_interval: Duration::from_secs(300),
+            http_keepalive: false,
         }
     }
 }

@@ -131,9 +131,10 @@ mod tests {
                 "/usr/lib/nagios/plugins/check_http -H www -u /health -e 200",
                 Ok("http"),
             ),
+            ("check_http -H www -r 'a.*b' -a u:p", Ok("http")),
             (
-                "check_http -H www -r 'a.*b'",
-                Err("flag '-r' not understood"),
+                "check_http -H www -r '\\d+'",
+                Err("value '\\d+' of '-r' not reproduced natively"),
             ),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
             ("check_tcp -H h -p 993 -S -D 30,7 --sni=h", Ok("tcp")),

@@ -113,6 +113,9 @@ pub struct ProbeContext {
     pub exec_slots: Arc<Semaphore>,
     /// The shard's ICMP socket, opened by the first ping check that runs.
     pub icmp: Arc<icmp::socket::IcmpSockets>,
+    /// The shard's idle HTTP keep-alive connections; `None` unless
+    /// [`Settings::http_keepalive`] is on.
+    pub http_pool: Option<Arc<http::pool::Pool>>,
 }
 
 impl ProbeContext {
@@ -128,6 +131,7 @@ impl ProbeContext {
             timeout_status: settings.timeout_status,
             exec_slots: Arc::new(Semaphore::new(slots)),
             icmp: Arc::default(),
+            http_pool: settings.http_keepalive.then(Arc::default),
         }
     }
 }

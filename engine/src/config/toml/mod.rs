@@ -18,3 +18,34 @@ pub fn load(path: &Path) -> Result<Model, ConfigErrors> {
     let (files, errors) = load::read_all(path);
     resolve::resolve(files, errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads `text` as a one-file config.
+    fn load_text(tag: &str, text: &str) -> Result<Model, ConfigErrors> {
+        let dir = std::env::temp_dir().join(format!("vedette-toml-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("engine.toml");
+        std::fs::write(&path, text).expect("write config");
+        let loaded = load(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        loaded
+    }
+
+    #[test]
+    fn http_keepalive_is_read_off_and_checked() {
+        let model = load_text("off", "[engine]\nshards = 1\n").expect("loads");
+        assert!(!model.settings.http_keepalive);
+        let model = load_text("on", "[engine]\nhttp_keepalive = true\n").expect("loads");
+        assert!(model.settings.http_keepalive);
+        let errors = load_text("bad", "[engine]\nhttp_keepalive = \"yes\"\n")
+            .expect_err("a string is no bool")
+            .to_string();
+        assert!(
+            errors.contains("engine.toml:2: ") && errors.contains("invalid type"),
+            "{errors}"
+        );
+    }
+}

@@ -64,6 +64,9 @@ pub struct RawEngine {
     pub retain_state: Option<bool>,
     /// How often retained states are written while running (duration).
     pub retention_interval: Option<String>,
+    /// Reuse native http checks' connections between checks (default
+    /// false).
+    pub http_keepalive: Option<bool>,
 }
 
 /// `[commands.NAME]`.

@@ -338,6 +338,9 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
         }
         s.retention_interval = t.max(Duration::from_secs(10));
     }
+    if let Some(keepalive) = e.value.http_keepalive {
+        s.http_keepalive = keepalive;
+    }
     if let Some(state) = &e.value.timeout_state {
         match Status::parse(state) {
             Some(st) => s.timeout_status = st,

@@ -1,6 +1,6 @@
-//! `http`: native `check_http` — one `Connection: close` request per
-//! check (following redirects with `-f follow`), the status line, `-e`,
-//! `-s`, `-w`/`-c` and `-C` judged and printed exactly as
+//! `http`: native `check_http` — one request per check (following
+//! redirects with `-f follow`), the status line, `-e`, `-d`, `-s`,
+//! `-r`/`-R`, `-m`, `-w`/`-c` and `-C` judged and printed exactly as
 //! monitoring-plugins 2.3's `check_http` does (its `check_http()` and
 //! `redir()`, step for step).
 //!
@@ -15,18 +15,27 @@
 //! connect to address 127.0.0.1 and port 1: Connection refused
 //! HTTP CRITICAL - Unable to open TCP socket
 //! CRITICAL - Socket timeout after 10 seconds
+//! HTTP UNKNOWN: Failed to unchunk message body
 //! ```
 //!
-//! No connection is kept alive between checks: the plugin's response time
-//! includes connecting (and the TLS handshake), and a pooled connection
-//! would both change that figure and hide a server that stopped
-//! accepting. The size is every byte received, headers included, as the
-//! plugin counts it; only the first [`wire::KEEP`] bytes are kept.
+//! By default no connection is kept alive between checks, like the
+//! plugin: its response time includes connecting (and the TLS handshake),
+//! and a pooled connection would both change that figure and hide a
+//! server that stopped accepting. `[engine] http_keepalive = true` opts in
+//! to the shard's [`pool::Pool`]: HTTP/1.1 `Connection: keep-alive`
+//! requests, answers read to the end their framing gives, connections
+//! reused while the server allows. The size is every byte received,
+//! headers included, as the plugin counts it; only the first
+//! [`wire::KEEP`] bytes are kept, so `-s`, `-r` and `-d` see only those.
 
+mod check;
 pub mod config;
+mod framing;
+pub mod pool;
 mod redirect;
+mod request;
 mod response;
-mod tls;
+pub mod tls;
 mod wire;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -37,11 +46,10 @@ use crate::probes::tcp::Family;
 use crate::probes::ProbeContext;
 use crate::threshold::Perf;
 
+use check::{PageSize, Pattern};
+use pool::Pool;
 use redirect::{redirect, Hop};
-use wire::{Conn, Failed, Target};
-
-/// The `User-Agent` monitoring-plugins 2.3.3's check_http sends.
-const USER_AGENT: &str = "check_http/v2.3.3 (monitoring-plugins 2.3.3)";
+use wire::{Conn, End, Failed, Target};
 
 /// `-C WARN[,CRIT]`: days a certificate must still be valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +88,33 @@ pub struct HttpProbe {
     crit: Option<f64>,
     /// `-t`: the plugin's own timeout, whole seconds.
     timeout_s: u32,
-    method: Box<str>,
+    /// `-j`; `None`: GET, or POST with `-P`.
+    method: Option<Box<str>>,
     on_redirect: OnRedirect,
     no_body: bool,
     family: Family,
     /// The engine's timeout for this check (`None`: the shard default).
     check_timeout: Option<Duration>,
+    /// `-r`/`-R`: searched in the page.
+    regex: Option<Pattern>,
+    /// `--invert-regex`: CRITICAL when the pattern is found instead.
+    invert_regex: bool,
+    /// `-a user:pass`, sent as basic authorization.
+    auth: Option<Box<str>>,
+    /// `-k`: extra header lines, in order.
+    headers: Vec<Box<str>>,
+    /// `-A`: the `User-Agent`.
+    user_agent: Option<Box<str>>,
+    /// `-P`: the request body.
+    post: Option<Box<str>>,
+    /// `-T`: its `Content-Type`.
+    content_type: Option<Box<str>>,
+    /// `-m`: accepted page sizes.
+    page_size: PageSize,
+    /// `-d`: searched in the response headers.
+    header_string: Option<Box<str>>,
+    /// `--max-redirs`: redirects followed at most.
+    max_redirects: u32,
 }
 
 impl HttpProbe {
@@ -100,28 +129,47 @@ impl HttpProbe {
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         let socket_timeout = Duration::from_secs(u64::from(self.timeout_s));
         let engine_timeout = self.check_timeout.unwrap_or(ctx.default_timeout);
-        let (status, text) =
-            match tokio::time::timeout(socket_timeout.min(engine_timeout), self.session()).await {
-                Ok(Ok(done) | Err(done)) => done,
-                // The plugin's alarm(2) fires first: its own message.
-                Err(_) if socket_timeout <= engine_timeout => (
-                    Status::Critical,
-                    format!("CRITICAL - Socket timeout after {} seconds", self.timeout_s),
+        let (status, text) = match tokio::time::timeout(
+            socket_timeout.min(engine_timeout),
+            self.session(ctx.http_pool.as_deref()),
+        )
+        .await
+        {
+            Ok(Ok(done) | Err(done)) => done,
+            // The plugin's alarm(2) fires first: its own message.
+            Err(_) if socket_timeout <= engine_timeout => (
+                Status::Critical,
+                format!("CRITICAL - Socket timeout after {} seconds", self.timeout_s),
+            ),
+            // Nagios would have killed the plugin first.
+            Err(_) => (
+                ctx.timeout_status,
+                format!(
+                    "(Service check timed out after {:.2} seconds)",
+                    engine_timeout.as_secs_f64()
                 ),
-                // Nagios would have killed the plugin first.
-                Err(_) => (
-                    ctx.timeout_status,
-                    format!(
-                        "(Service check timed out after {:.2} seconds)",
-                        engine_timeout.as_secs_f64()
-                    ),
-                ),
-            };
+            ),
+        };
         plugin_output::parse(status, &text)
     }
 
-    /// Everything check_http does between argument parsing and exit.
-    async fn session(&self) -> Result<Failed, Failed> {
+    /// The request method.
+    fn method(&self) -> &str {
+        match (&self.method, &self.post) {
+            (Some(m), _) => m,
+            (None, Some(_)) => "POST",
+            (None, None) => "GET",
+        }
+    }
+
+    /// Everything check_http does between argument parsing and exit;
+    /// `pool` when connections are kept alive.
+    async fn session(&self, pool: Option<&Pool>) -> Result<Failed, Failed> {
+        // `-C` needs a handshake of its own: it never uses the pool.
+        let pool = pool.filter(|_| self.cert_days.is_none());
+        let end = End::Framed {
+            head: self.method() == "HEAD",
+        };
         let start = Instant::now();
         let mut hop = Hop {
             host_name: self.host_name.as_deref().map(String::from),
@@ -140,11 +188,19 @@ impl HttpProbe {
                 ssl: hop.ssl,
                 sni: hop.host_name.as_deref().filter(|_| self.sni),
             };
-            let conn = Conn::open(target).await?;
-            if let (Some(days), true) = (self.cert_days, hop.ssl) {
-                return Ok(cert_verdict(&conn, days));
-            }
-            let answer = conn.exchange(&self.request(&hop), self.no_body).await?;
+            let request = self.request(&hop, pool.is_some());
+            let answer = match pool {
+                Some(pool) => pool.exchange(target, &request, self.no_body, end).await?,
+                None => {
+                    let mut conn = Conn::open(target).await?;
+                    if let (Some(days), true) = (self.cert_days, hop.ssl) {
+                        return Ok(cert_verdict(&conn, days));
+                    }
+                    conn.exchange(&request, self.no_body, End::Close)
+                        .await?
+                        .received()?
+                }
+            };
             let page = response::split(&answer.raw);
             let line = &page.status_line;
             let expect = self.expect.as_deref().unwrap_or("HTTP/1.");
@@ -173,7 +229,7 @@ impl HttpProbe {
                             OnRedirect::State(s) => status = s,
                             OnRedirect::Follow => {
                                 depth += 1;
-                                hop = redirect(&hop, page.header, line, depth)?;
+                                hop = redirect(&hop, page.header, line, depth, self.max_redirects)?;
                                 continue;
                             }
                         }
@@ -181,48 +237,23 @@ impl HttpProbe {
                     format!("{line} - ")
                 }
             };
-            if let Some(s) = &self.string {
-                if !response::contains(&page.body, s) {
-                    let shown: String = if s.len() >= 30 {
-                        format!("{}...", String::from_utf8_lossy(&s.as_bytes()[..26]))
-                    } else {
-                        s.to_string()
-                    };
-                    let host = hop.host_name.as_deref().unwrap_or(&hop.address);
-                    let url = format!("{}://{host}:{}{}", hop.scheme, hop.port, hop.uri);
-                    msg.push_str(&format!("string '{shown}' not found on '{url}', "));
-                    status = Status::Critical;
-                }
-            }
+            // The plugin unchunks only now, after judging the status line.
+            let Some(body) = &page.body else {
+                let text = "HTTP UNKNOWN: Failed to unchunk message body".to_string();
+                return Err((Status::Unknown, text));
+            };
+            let url = || {
+                let host = hop.host_name.as_deref().unwrap_or(&hop.address);
+                format!("{}://{host}:{}{}", hop.scheme, hop.port, hop.uri)
+            };
+            let checked = self.content_checks(page.header, body, answer.size, &url, &mut msg);
+            status = worse(status, checked);
             // The plugin cuts the trailing ", " or " - ".
             let cut = if msg.ends_with(", ") { 2 } else { 3 };
             msg.truncate(msg.len().saturating_sub(cut));
             let elapsed = start.elapsed().as_micros() as f64 / 1e6;
             return Ok(self.report(status, msg, answer.size, elapsed));
         }
-    }
-
-    /// The request check_http sends.
-    fn request(&self, hop: &Hop) -> Vec<u8> {
-        let version = if hop.host_name.is_some() {
-            "HTTP/1.1"
-        } else {
-            "HTTP/1.0"
-        };
-        let mut req = format!(
-            "{} {} {version}\r\nUser-Agent: {USER_AGENT}\r\nConnection: close\r\n",
-            self.method, hop.uri
-        );
-        if let Some(host) = &hop.host_name {
-            let default_port = if hop.ssl { 443 } else { 80 };
-            if hop.port == default_port {
-                req.push_str(&format!("Host: {host}\r\n"));
-            } else {
-                req.push_str(&format!("Host: {host}:{}\r\n", hop.port));
-            }
-        }
-        req.push_str("\r\n");
-        req.into_bytes()
     }
 
     /// The plugin's final `die`, with `-w`/`-c` applied to the time.
@@ -244,8 +275,15 @@ impl HttpProbe {
             min: Some(0.0),
             max: Some(f64::from(self.timeout_s)),
         };
+        // The plugin's `perfd_size`: `-m MIN` shows as the warning figure.
+        let min = self.page_size.min;
+        let size_perf = if min > 0 {
+            format!("size={size}B;{min};0;0;")
+        } else {
+            format!("size={size}B;;;0;")
+        };
         let text = format!(
-            "HTTP {status}: {msg} - {size} bytes in {elapsed:.3} second response time |{perf} size={size}B;;;0;"
+            "HTTP {status}: {msg} - {size} bytes in {elapsed:.3} second response time |{perf} {size_perf}"
         );
         (status, text)
     }
@@ -325,35 +363,16 @@ mod tests {
     }
 
     #[test]
-    fn request_and_report_print_like_the_plugin() {
+    fn report_prints_like_the_plugin() {
         let p = probe("-H www -p 8080 -u /x -w 1 -c 2 -t 5");
-        let hop = Hop {
-            host_name: Some("www".into()),
-            address: "www".into(),
-            port: 8080,
-            ssl: false,
-            scheme: "http".into(),
-            uri: "/x".into(),
-        };
-        assert_eq!(
-            String::from_utf8_lossy(&p.request(&hop)),
-            format!("GET /x HTTP/1.1\r\nUser-Agent: {USER_AGENT}\r\nConnection: close\r\nHost: www:8080\r\n\r\n")
-        );
         let (status, text) = p.report(Status::Ok, "HTTP/1.1 200 OK".into(), 261, 1.5);
         assert_eq!(status, Status::Warning);
         assert_eq!(
             text,
             "HTTP WARNING: HTTP/1.1 200 OK - 261 bytes in 1.500 second response time |time=1.500000s;1.000000;2.000000;0.000000;5.000000 size=261B;;;0;"
         );
-        let p = probe("-I 10.0.0.1 -N");
-        let hop = Hop {
-            host_name: None,
-            address: "10.0.0.1".into(),
-            port: 80,
-            ssl: false,
-            scheme: "http".into(),
-            uri: "/".into(),
-        };
-        assert!(String::from_utf8_lossy(&p.request(&hop)).starts_with("GET / HTTP/1.0\r\n"));
+        let p = probe("-I 10.0.0.1 -m 100:200");
+        let (_, text) = p.report(Status::Ok, "HTTP/1.1 200 OK".into(), 261, 0.5);
+        assert!(text.ends_with(" size=261B;100;0;0;"), "{text}");
     }
 }

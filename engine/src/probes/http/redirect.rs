@@ -7,8 +7,8 @@ use crate::check::Status;
 use super::response::{self, BadLocation, Location};
 use super::wire::Failed;
 
-/// The plugin's `DEFAULT_MAX_REDIRS`.
-const MAX_REDIRECTS: u32 = 15;
+/// The plugin's `DEFAULT_MAX_REDIRS` (`--max-redirs` changes it).
+pub const MAX_REDIRECTS: u32 = 15;
 
 /// Where the current request goes; redirects rewrite it.
 #[derive(Debug, Clone)]
@@ -27,8 +27,9 @@ pub struct Hop {
     pub uri: String,
 }
 
-/// `redir()`: the next hop from a 3xx answer's `Location`.
-pub fn redirect(hop: &Hop, header: &[u8], line: &str, depth: u32) -> Result<Hop, Failed> {
+/// `redir()`: the next hop from a 3xx answer's `Location`, the
+/// `depth`th of at most `max`.
+pub fn redirect(hop: &Hop, header: &[u8], line: &str, depth: u32, max: u32) -> Result<Hop, Failed> {
     let unknown = |text: String| (Status::Unknown, format!("HTTP UNKNOWN - {text}"));
     let (scheme, addr, port, uri) = match response::location(header) {
         Ok(Location::Absolute {
@@ -61,9 +62,8 @@ pub fn redirect(hop: &Hop, header: &[u8], line: &str, depth: u32) -> Result<Hop,
         }
     };
     let at = format!("{scheme}://{addr}:{port}{uri}");
-    if depth > MAX_REDIRECTS {
-        let text =
-            format!("HTTP WARNING - maximum redirection depth {MAX_REDIRECTS} exceeded - {at}");
+    if depth > max {
+        let text = format!("HTTP WARNING - maximum redirection depth {max} exceeded - {at}");
         return Err((Status::Warning, text));
     }
     if u32::from(hop.port) == port
@@ -104,7 +104,14 @@ mod tests {
 
     fn next(from: &Hop, location: &str, depth: u32) -> Result<String, Failed> {
         let header = format!("Server: x\r\nLocation: {location}");
-        redirect(from, header.as_bytes(), "HTTP/1.1 302 Found", depth).map(|h| {
+        redirect(
+            from,
+            header.as_bytes(),
+            "HTTP/1.1 302 Found",
+            depth,
+            MAX_REDIRECTS,
+        )
+        .map(|h| {
             format!(
                 "{}://{}:{}{} ssl={} host={:?}",
                 h.scheme, h.address, h.port, h.uri, h.ssl, h.host_name
@@ -170,7 +177,7 @@ mod tests {
             next(&from, "<nope>", 1),
             unknown("HTTP UNKNOWN - Could not parse redirect location - <nope>")
         );
-        let missing = redirect(&from, b"Server: x", "HTTP/1.1 302 Found", 1);
+        let missing = redirect(&from, b"Server: x", "HTTP/1.1 302 Found", 1, MAX_REDIRECTS);
         assert_eq!(
             missing.map(|h| h.uri),
             unknown("HTTP UNKNOWN - Could not find redirect location - HTTP/1.1 302 Found")

@@ -12,8 +12,10 @@ pub struct Page<'a> {
     pub status_line: String,
     /// The header lines (without the status line and the blank line).
     pub header: &'a [u8],
-    /// The page after the headers, de-chunked when the headers say so.
-    pub body: Cow<'a, [u8]>,
+    /// The page after the headers, de-chunked when the headers say so;
+    /// `None` when a chunk claims more bytes than the page has (the
+    /// plugin's "Failed to unchunk message body").
+    pub body: Option<Cow<'a, [u8]>>,
 }
 
 /// Where a redirect points, as the plugin's `sscanf` patterns read it.
@@ -74,10 +76,11 @@ pub fn split(raw: &[u8]) -> Page<'_> {
     at += spn(page, at);
     let header = &page[start..header_end];
     let rest = &page[at.min(page.len())..];
-    let body = if header_value(header, b"Transfer-Encoding") == Some(&b"chunked"[..]) {
-        Cow::Owned(dechunk(rest))
+    let chunked = header_value(header, b"Transfer-Encoding") == Some(&b"chunked"[..]);
+    let body = if chunked && !rest.is_empty() {
+        dechunk(rest).map(Cow::Owned)
     } else {
-        Cow::Borrowed(rest)
+        Some(Cow::Borrowed(rest))
     };
     Page {
         status_line,
@@ -113,20 +116,27 @@ fn header_value<'a>(header: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     Some(&s[..cspn(s, 0)])
 }
 
-/// `decode_chunked_page`: hex size, skip the line, copy, skip `\r\n`.
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+/// `decode_chunked_page`: hex size, skip the line, copy, skip `\r\n`;
+/// `None` when a chunk runs past the end.
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let digits = raw.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        if digits == 0 {
+            return None;
+        }
         let size = std::str::from_utf8(&raw[..digits])
             .ok()
             .and_then(|h| usize::from_str_radix(h, 16).ok())
-            .unwrap_or(0);
+            .unwrap_or(usize::MAX);
         if size == 0 {
-            return out;
+            return Some(out);
         }
         let from = (cspn(raw, 0) + 2).min(raw.len());
-        let to = from.saturating_add(size).min(raw.len());
+        let to = from.saturating_add(size);
+        if to > raw.len() {
+            return None;
+        }
         out.extend_from_slice(&raw[from..to]);
         raw = &raw[to.saturating_add(2).min(raw.len())..];
     }
@@ -228,7 +238,7 @@ fn is_path_char(b: u8) -> bool {
 }
 
 /// The bytes up to the first NUL.
-fn c_str(bytes: &[u8]) -> &[u8] {
+pub fn c_str(bytes: &[u8]) -> &[u8] {
     bytes
         .iter()
         .position(|&b| b == 0)
@@ -271,7 +281,10 @@ mod tests {
         let page = split(raw);
         assert_eq!(page.status_line, "HTTP/1.1 200 OK");
         assert_eq!(page.header, b"Server: x\r\nTransfer-Encoding: chunked");
-        assert_eq!(&*page.body, b"hello!!!");
+        assert_eq!(page.body.as_deref(), Some(&b"hello!!!"[..]));
+        let page =
+            split(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nshort\r\n0\r\n\r\n");
+        assert_eq!(page.body, None);
         let page = split(b"garbage\0HTTP/1.1 200 OK\r\n");
         assert_eq!(
             (page.status_line.as_str(), page.header),

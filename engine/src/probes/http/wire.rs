@@ -1,6 +1,6 @@
 //! One HTTP exchange on the wire, as `check_http` does it: resolve, connect
-//! (TCP, then TLS for `-S`), send one `Connection: close` request, read
-//! until the server closes.
+//! (TCP, then TLS for `-S`), send one request, read until the server closes
+//! — or, on a kept-alive connection, until the answer's framing ends it.
 //!
 //! Failures come back as the plugin's text, ready to print. The read keeps
 //! at most [`KEEP`] bytes but counts all of them, so the reported size is
@@ -18,11 +18,15 @@ use tokio_rustls::TlsConnector;
 use crate::check::Status;
 use crate::probes::tcp::Family;
 
+use super::framing::{Framing, Progress};
 use super::tls;
 
 /// How much of a response is kept for the status, header and `-s`
 /// checks. Pages past 1 MiB are still read and counted, not stored.
 pub const KEEP: usize = 1 << 20;
+
+/// Bytes read at once: the plugin's `MAX_INPUT_BUFFER`.
+const READ_CHUNK: usize = 8192;
 
 /// A failure, as the plugin prints it.
 pub type Failed = (Status, String);
@@ -57,6 +61,9 @@ pub struct Answer {
     pub raw: Vec<u8>,
     /// All bytes read.
     pub size: usize,
+    /// The connection may carry another request (only ever true for
+    /// [`End::Framed`]).
+    pub reusable: bool,
 }
 
 impl Conn {
@@ -122,13 +129,56 @@ impl Conn {
         }
     }
 
-    /// Sends `request` and reads the answer until the server closes (or,
-    /// with `headers_only`, until the headers are complete).
-    pub async fn exchange(self, request: &[u8], headers_only: bool) -> Result<Answer, Failed> {
+    /// Whether an idle connection still seems usable: nothing to read and
+    /// no EOF pending. A server's close shows as a readable socket; any
+    /// byte read here is one the connection should not have had, so the
+    /// connection is dropped either way.
+    pub fn looks_open(&self) -> bool {
+        let tcp = match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(t) => t.get_ref().0,
+        };
+        let mut probe = [0u8; 1];
+        matches!(tcp.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Sends `request` and reads the answer until its [`End`] (or, with
+    /// `headers_only`, until the headers are complete). An answer of no
+    /// bytes at all is returned as such: on a pooled connection it means
+    /// the server closed it first.
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        headers_only: bool,
+        end: End,
+    ) -> Result<Answer, Failed> {
         match self {
-            Conn::Plain(mut s) => exchange(&mut s, request, headers_only).await,
-            Conn::Tls(mut s) => exchange(&mut *s, request, headers_only).await,
+            Conn::Plain(s) => exchange(s, request, headers_only, end).await,
+            Conn::Tls(s) => exchange(&mut **s, request, headers_only, end).await,
         }
+    }
+}
+
+/// How the end of an answer is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// When the server closes, as the plugin reads.
+    Close,
+    /// From the answer's framing (keep-alive); `head` for a HEAD request.
+    Framed {
+        /// The request was HEAD: no body follows the headers.
+        head: bool,
+    },
+}
+
+impl Answer {
+    /// The answer, or the plugin's verdict on an empty one.
+    pub fn received(self) -> Result<Answer, Failed> {
+        if self.size == 0 {
+            let text = "HTTP CRITICAL - No data received from host".to_string();
+            return Err((Status::Critical, text));
+        }
+        Ok(self)
     }
 }
 
@@ -136,6 +186,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     request: &[u8],
     headers_only: bool,
+    end: End,
 ) -> Result<Answer, Failed> {
     // A failed send shows as what is (not) read, as the plugin ignores it.
     let _ = stream.write_all(request).await;
@@ -143,8 +194,12 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     let mut answer = Answer {
         raw: Vec::new(),
         size: 0,
+        reusable: false,
     };
-    let mut chunk = vec![0u8; 16 * 1024];
+    let mut framing: Option<Framing> = None;
+    let mut scanned = 0;
+    // In the task's own allocation: no buffer to allocate per check.
+    let mut chunk = [0u8; READ_CHUNK];
     loop {
         let n = match stream.read(&mut chunk).await {
             Ok(0) => break,
@@ -164,16 +219,38 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 return Err((Status::Critical, text));
             }
         };
+        let start = answer.size;
         answer.size += n;
         let room = KEEP.saturating_sub(answer.raw.len());
         answer.raw.extend_from_slice(&chunk[..n.min(room)]);
+        if let End::Framed { head } = end {
+            let progress = match &mut framing {
+                Some(f) => f.feed(&chunk[..n]),
+                None => match head_end(&answer.raw, scanned) {
+                    Some(h) => {
+                        // The head ends inside this read, which was kept
+                        // whole up to there: the rest of it is body.
+                        let f = framing.insert(Framing::from_head(&answer.raw[..h], head));
+                        match chunk[..n].get(h.saturating_sub(start)..) {
+                            Some(body) if !body.is_empty() => f.feed(body),
+                            _ => f.progress(),
+                        }
+                    }
+                    None if answer.raw.len() >= KEEP => Progress::UntilClose,
+                    None => {
+                        scanned = answer.raw.len().saturating_sub(3);
+                        Progress::More
+                    }
+                },
+            };
+            if let Progress::Done { reusable } = progress {
+                answer.reusable = reusable;
+                break;
+            }
+        }
         if headers_only && headers_done(&answer.raw) {
             break;
         }
-    }
-    if answer.size == 0 {
-        let text = "HTTP CRITICAL - No data received from host".to_string();
-        return Err((Status::Critical, text));
     }
     Ok(answer)
 }
@@ -181,6 +258,22 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 /// `document_headers_done`: a blank line has been read.
 fn headers_done(raw: &[u8]) -> bool {
     raw.windows(4).any(|w| w == b"\r\n\r\n") || raw.windows(2).any(|w| w == b"\n\n")
+}
+
+/// Where the header block ends (just past its blank line), searching
+/// from `from`.
+fn head_end(raw: &[u8], from: usize) -> Option<usize> {
+    let tail = raw.get(from..)?;
+    tail.iter().enumerate().find_map(|(i, &b)| {
+        if b != b'\n' {
+            return None;
+        }
+        match &tail[i + 1..] {
+            [b'\n', ..] => Some(from + i + 2),
+            [b'\r', b'\n', ..] => Some(from + i + 3),
+            _ => None,
+        }
+    })
 }
 
 /// `getaddrinfo` with the family hint; the error is `gai_strerror`'s text.

@@ -11,9 +11,15 @@
 //! | `/redir` | 302 to `/` (absolute `Location`) |
 //! | `/rel` | 301 to `/` (`Location: /`) |
 //! | `/slow` | proxied to a fixture that answers after [`SLOW`] |
+//! | `/chunked` | [`PAGE`], chunked (SSI drops the length) |
+//! | `/private/` | basic auth, [`USER`]:[`PASSWORD`] |
+//! | `/post` | 200, the request's method, type, length, `X-Test`, agent |
 //!
-//! and `/` over TLS on `https` (self-signed, valid 365 days) and
-//! `https_expiring` (valid 5 days), certificates made by the openssl CLI.
+//! every answer with `X-Vedette: probe`; `/` again on `keepalive_1s`,
+//! which closes idle connections after one second; and `/` over TLS on
+//! `https` (self-signed, valid 365 days) and `https_expiring` (valid 5
+//! days), certificates made by the openssl CLI. Every request is logged as
+//! `CONNECTION REQUESTS_ON_IT METHOD URI STATUS` ([`Nginx::access_log`]).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -28,6 +34,10 @@ use super::{free_port, TempDir};
 
 /// The body of `/`.
 pub const PAGE: &str = "<html><body>vedette http probe test page</body></html>\n";
+/// The user `/private/` admits.
+pub const USER: &str = "vedette";
+/// Their password.
+pub const PASSWORD: &str = "s3cret";
 /// How long `/slow` takes.
 pub const SLOW: Duration = Duration::from_millis(1200);
 
@@ -39,6 +49,8 @@ pub struct Nginx {
     pub https: u16,
     /// HTTPS port, certificate valid 5 days.
     pub https_expiring: u16,
+    /// Plain HTTP port whose idle connections close after 1 s.
+    pub keepalive_1s: u16,
     child: Child,
     _slow: Canned,
     dir: TempDir,
@@ -58,10 +70,15 @@ impl Nginx {
         std::fs::create_dir_all(d.join("www")).expect("www dir");
         std::fs::create_dir_all(d.join("tmp")).expect("tmp dir");
         std::fs::write(d.join("www/index.html"), PAGE).expect("page");
+        std::fs::create_dir_all(d.join("www/private")).expect("private dir");
+        std::fs::write(d.join("www/private/index.html"), PAGE).expect("private page");
+        std::fs::write(d.join("htpasswd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n"))
+            .expect("htpasswd");
         certificate(d, "valid", 365);
         certificate(d, "expiring", 5);
         let slow = Canned::start(SLOW, b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nslow!");
         let (http, https, https_expiring) = (free_port(), free_port(), free_port());
+        let keepalive_1s = free_port();
         let d_s = d.display();
         // As root, workers would switch to `nobody` and miss the files.
         // SAFETY: geteuid(2) has no preconditions and cannot fail.
@@ -78,7 +95,9 @@ pid {d_s}/nginx.pid;
 error_log {d_s}/error.log;
 events {{ worker_connections 64; }}
 http {{
-  access_log off;
+  log_format conn '$connection $connection_requests $request_method $uri $status';
+  access_log {d_s}/access.log conn;
+  add_header X-Vedette probe;
   client_body_temp_path {d_s}/tmp; proxy_temp_path {d_s}/tmp;
   fastcgi_temp_path {d_s}/tmp; uwsgi_temp_path {d_s}/tmp; scgi_temp_path {d_s}/tmp;
   root {d_s}/www;
@@ -87,6 +106,16 @@ http {{
     location = /redir {{ return 302 /; }}
     location = /rel {{ absolute_redirect off; return 301 /; }}
     location = /slow {{ proxy_pass http://{slow}/; }}
+    location = /chunked {{ ssi on; try_files /index.html =404; }}
+    location /private/ {{ auth_basic "vedette"; auth_basic_user_file {d_s}/htpasswd; }}
+    location = /post {{
+      default_type text/plain;
+      return 200 "method=$request_method type=$content_type length=$content_length x-test=$http_x_test agent=$http_user_agent\n";
+    }}
+  }}
+  server {{
+    listen 127.0.0.1:{keepalive_1s};
+    keepalive_timeout 1s;
   }}
   server {{
     listen 127.0.0.1:{https} ssl;
@@ -111,7 +140,7 @@ http {{
             .spawn()
             .expect("spawn nginx");
         let deadline = Instant::now() + Duration::from_secs(10);
-        for port in [http, https, https_expiring] {
+        for port in [http, https, https_expiring, keepalive_1s] {
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
                 if let Ok(Some(status)) = child.try_wait() {
                     panic!("nginx exited with {status}:\n{}", logs(d));
@@ -128,10 +157,17 @@ http {{
             http,
             https,
             https_expiring,
+            keepalive_1s,
             child,
             _slow: slow,
             dir,
         }
+    }
+
+    /// The access log so far, one `CONNECTION REQUESTS METHOD URI STATUS`
+    /// line per request.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
 
     /// nginx's logs so far, for failure messages.
@@ -182,7 +218,8 @@ fn certificate(dir: &Path, name: &str, days: u32) {
     );
 }
 
-/// A fixture server: reads a request, waits, writes fixed bytes, closes.
+/// A fixture server: reads a request, waits, writes fixed bytes, holds
+/// the connection (a server stalling mid-answer), closes.
 pub struct Canned {
     /// Where it listens.
     pub addr: SocketAddr,
@@ -191,8 +228,15 @@ pub struct Canned {
 }
 
 impl Canned {
-    /// Starts it on 127.0.0.1 (one connection at a time).
+    /// Starts it on 127.0.0.1; answers after `delay` and closes at once.
     pub fn start(delay: Duration, answer: &'static [u8]) -> Canned {
+        Canned::stalling(delay, answer, Duration::ZERO)
+    }
+
+    /// Starts it on 127.0.0.1; answers after `delay`, then keeps the
+    /// connection open for `hold` before closing it. Each connection is
+    /// served on a thread of its own, so a held one blocks no other.
+    pub fn stalling(delay: Duration, answer: &'static [u8], hold: Duration) -> Canned {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
@@ -204,12 +248,15 @@ impl Canned {
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 };
-                let _ = conn.set_nonblocking(false);
-                let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
-                let mut buf = [0u8; 4096];
-                let _ = conn.read(&mut buf);
-                std::thread::sleep(delay);
-                let _ = conn.write_all(answer);
+                std::thread::spawn(move || {
+                    let _ = conn.set_nonblocking(false);
+                    let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
+                    let mut buf = [0u8; 4096];
+                    let _ = conn.read(&mut buf);
+                    std::thread::sleep(delay);
+                    let _ = conn.write_all(answer);
+                    std::thread::sleep(hold);
+                });
             }
         });
         Canned {
