@@ -17,7 +17,7 @@ use async_snmp::{AuthProtocol, Oid, PrivProtocol};
 use crate::probes::cmdline::{positive, NotNative};
 use crate::threshold::Range;
 
-use super::report::{Evaluation, Limit, Match};
+use super::report::{Evaluation, Limit, Limits, Match};
 use super::session::{Level, Security, Target};
 use super::SnmpProbe;
 
@@ -279,11 +279,7 @@ fn security(raw: &Raw) -> Result<Security, NotNative> {
 
 /// check_snmp's threshold split: the N-th comma piece of `-w`/`-c` is
 /// the N-th OID's, `2:1` read as `@1:2`, an empty piece no limit.
-fn limits(
-    warn: Option<&str>,
-    crit: Option<&str>,
-    count: usize,
-) -> Result<Vec<(Option<Limit>, Option<Limit>)>, NotNative> {
+fn limits(warn: Option<&str>, crit: Option<&str>, count: usize) -> Result<Vec<Limits>, NotNative> {
     let split = |text: Option<&str>, flag: &str| -> Result<Vec<Option<Limit>>, NotNative> {
         let Some(text) = text else {
             return Ok(vec![None; count]);

@@ -22,6 +22,9 @@ pub struct Limit {
     pub text: Box<str>,
 }
 
+/// One OID's warning and critical limits.
+pub type Limits = (Option<Limit>, Option<Limit>);
+
 /// What a `-s`, `-r` or `-R` flag asks of the OID at its position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match {
@@ -40,7 +43,7 @@ pub struct Evaluation {
     /// `-c` was given.
     pub crit_given: bool,
     /// Per OID: warning and critical limits.
-    pub limits: Vec<(Option<Limit>, Option<Limit>)>,
+    pub limits: Vec<Limits>,
     /// Per OID position, in flag order.
     pub matches: Vec<Match>,
     /// The last `-s`.

@@ -16,13 +16,13 @@
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_snmp::v3::ReportStatus;
 use async_snmp::{
-    Auth, AuthProtocol, Client, EngineCache, Error, Oid, PrivProtocol, Retry, UdpTransport,
-    UsmConfig, VarBind,
+    Auth, AuthProtocol, Client, DesSaltState, EngineCache, Error, Oid, PersistedDesSaltState,
+    PrivProtocol, Retry, UdpTransport, UsmConfig, VarBind,
 };
 use parking_lot::Mutex;
 use tokio::sync::OnceCell;
@@ -169,12 +169,21 @@ impl SnmpSessions {
         let auth = auth(&target.security)?;
         let retry = Retry::fixed(target.retries, Duration::ZERO)
             .map_err(|e| format!("bad retry count {}: {e}", target.retries))?;
-        let client = Client::builder(SocketAddr::from((target.addr, target.port)), auth)
+        let mut builder = Client::builder(SocketAddr::from((target.addr, target.port)), auth)
             .request_timeout(Duration::from_secs(u64::from(target.timeout_s)))
             .retry(retry)
             // snmpget sends every OID in one request.
             .max_oids_per_request(usize::MAX >> 1)
-            .engine_cache(Arc::clone(&self.engines))
+            .engine_cache(Arc::clone(&self.engines));
+        if let Security::Usm {
+            level: Level::AuthPriv,
+            privacy: (PrivProtocol::Des | PrivProtocol::Des3, _),
+            ..
+        } = target.security
+        {
+            builder = builder.des_salt_state(des_salts()?);
+        }
+        let client = builder
             .build_with(transport)
             .await
             .map_err(|e| format!("cannot set up the SNMP client: {e}"))?;
@@ -210,6 +219,26 @@ fn auth(security: &Security) -> Result<Auth, String> {
                 .map_err(|e| format!("bad SNMPv3 credentials: {e}"))
         }
     }
+}
+
+/// The process's DES salt counter, shared by every shard: DES salts must
+/// never repeat for one key. async-snmp wants the salt epoch persisted;
+/// like net-snmp, which seeds its salt afresh at each start, Vedette
+/// takes the start time in seconds as the epoch instead, so a restart
+/// (a later second) never reuses an epoch.
+fn des_salts() -> Result<DesSaltState, String> {
+    static STATE: OnceLock<Result<DesSaltState, String>> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.as_secs());
+            let epoch = u32::try_from(now).unwrap_or(u32::MAX >> 1).max(2) - 1;
+            let previous = PersistedDesSaltState::new(epoch).map_err(|e| e.to_string())?;
+            DesSaltState::restart(previous, |_| Ok::<(), std::io::Error>(()))
+                .map_err(|e| format!("cannot start DES privacy: {e}"))
+        })
+        .clone()
 }
 
 /// The text `snmpget` prints for the failure `e`.

@@ -6,6 +6,7 @@ pub mod dnsmasq;
 pub mod netns;
 pub mod nginx;
 pub mod probes;
+pub mod snmpd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
