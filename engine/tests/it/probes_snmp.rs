@@ -18,7 +18,7 @@ use vedette::probes::{build, ProbeContext};
 
 use crate::support::probes as support;
 use crate::support::snmpd::{
-    free_udp_port, Hostile, Misbehaviour, Snmpd, AUTH_USER, BASE, DES_USER, PRIV_USER,
+    free_udp_port, Hostile, Misbehaviour, Snmpd, AUTH_USER, BASE, DES_USER, PRIV_USER, TWO_LINES,
 };
 use crate::support::{plugin, TempDir};
 
@@ -113,6 +113,11 @@ fn matrix_against_snmpd() {
             format!("{at} -P 2c -o {BASE}.8,{BASE}.9,{BASE}.10,{BASE}.11,{BASE}.12,{BASE}.13"),
             Status::Ok,
         ),
+        // Values snmpget prints over several lines.
+        (format!("{at} -P 2c -o {TWO_LINES},{BASE}.2"), Status::Ok),
+        (format!("{at} -P 2c -o {BASE}.2 -o .{TWO_LINES} -s x"), Status::Critical),
+        (format!("{at} -P 2c -o {TWO_LINES} -w 5"), Status::Unknown),
+        (format!("{at} -P 2c -o {BASE}.14,{BASE}.2 -w 1,2"), Status::Ok),
         // Thresholds, one range per OID.
         (format!("{at} -P 2c -o {BASE}.2 -w 80 -c 90"), Status::Ok),
         (format!("{at} -P 2c -o {BASE}.2 -w 50 -c 90 -l speed -u km/h"), Status::Warning),
@@ -125,7 +130,7 @@ fn matrix_against_snmpd() {
         (format!("{at} -P 2c -o {BASE}.5 -w 10"), Status::Unknown),
         // String and regex matches.
         (format!("{at} -P 2c -o {sys_name} -s \"vedette-test\""), Status::Critical),
-        // The last -s is the string for every -s position.
+        // The last -s is the string every -s position compares with.
         (format!("{at} -P 2c -o {BASE}.2,{BASE}.4 -s 77 -s '\"42\"'"), Status::Critical),
         (format!("{at} -P 2c -o {BASE}.4 -s 42"), Status::Critical),
         (format!("{at} -P 2c -o {BASE}.4 -s 42 --invert-search"), Status::Ok),
@@ -197,6 +202,47 @@ fn wrong_v3_credentials_are_unknown() {
             )
         );
     }
+}
+
+/// How many SNMPv3 engine discoveries snmpd has seen
+/// (usmStatsUnknownEngineIDs.0), read with the real snmpget.
+fn discoveries(snmpd: &Snmpd) -> u64 {
+    let out = Command::new("/usr/bin/snmpget")
+        .args(["-v2c", "-c", "public", "-m", "", "-Oqv"])
+        .arg(snmpd.addr.to_string())
+        .arg("1.3.6.1.6.3.15.1.1.4.0")
+        .output()
+        .expect("run snmpget (Debian package snmp)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("usmStatsUnknownEngineIDs: {text:?}"))
+}
+
+/// v3 engine discovery happens once per agent and shard: later checks,
+/// of any v3 user, are one round trip.
+#[test]
+fn v3_discovery_is_cached_per_shard() {
+    let snmpd = Snmpd::start();
+    let (au, aa, ap) = AUTH_USER;
+    let (pu, pa, pap, pp, ppp) = PRIV_USER;
+    let at = format!("-H 127.0.0.1 -p {}", snmpd.port());
+    let lines = [
+        format!("check_snmp {at} -P 3 -L authNoPriv -U {au} -a {aa} -A {ap} -o {BASE}.2"),
+        format!("check_snmp {at} -P 3 -L authPriv -U {pu} -a {pa} -A {pap} -x {pp} -X {ppp} -o {BASE}.2"),
+    ];
+    let settings = Settings::default();
+    let ctx = ProbeContext::new(&settings);
+    let rt = support::runtime();
+    let before = discoveries(&snmpd);
+    for _ in 0..3 {
+        for line in &lines {
+            let probe = build(&support::spec(line, None), &settings);
+            let r = rt.block_on(probe.run(&ctx));
+            assert_eq!(r.status, Status::Ok, "{line}: {}", show(&r));
+        }
+    }
+    assert_eq!(discoveries(&snmpd) - before, 1, "discoveries for 6 checks");
 }
 
 #[test]

@@ -47,6 +47,7 @@ struct Raw {
     version: Option<String>,
     community: Option<String>,
     oids: Vec<Oid>,
+    oid_texts: Vec<Box<str>>,
     warn: Option<String>,
     crit: Option<String>,
     matches: Vec<Match>,
@@ -126,6 +127,7 @@ fn read(raw: &mut Raw, flag: char, value: &str) -> Option<()> {
         'o' => {
             for item in value.split(',') {
                 raw.oids.push(numeric_oid(item)?);
+                raw.oid_texts.push(item.into());
             }
         }
         'w' => raw.warn = Some(value.to_string()),
@@ -229,6 +231,7 @@ fn build(raw: Raw) -> Result<SnmpProbe, NotNative> {
         delimiter: raw.delimiter.unwrap_or_else(|| " ".into()).into(),
         rate: raw.rate.then(|| raw.rate_multiplier.unwrap_or(1)),
         offset: raw.offset.unwrap_or(0.0),
+        oid_texts: raw.oid_texts,
     };
     let target = Target {
         host: host.into(),

@@ -64,6 +64,9 @@ pub struct Evaluation {
     pub rate: Option<u32>,
     /// `--offset`.
     pub offset: f64,
+    /// The OIDs as written after `-o` (a multi-line value's long output
+    /// names its OID so).
+    pub oid_texts: Vec<Box<str>>,
 }
 
 /// One varbind as `snmpget` printed it.
@@ -130,25 +133,26 @@ pub fn evaluate(ev: &Evaluation, rows: &[Row], previous: Option<&Previous>, now:
     let mut result: OidState = Some(Status::Unknown);
     let mut out = String::new();
     let mut perf = String::from("| ");
+    let mut more = String::new();
     let mut store = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
-        if row.value.starts_with("STRING: ") && row.value.contains('\n') {
-            return Verdict::die(
-                Status::Unknown,
-                format!(
-                    "SNMP UNKNOWN - multi-line string value of {} is not reproduced natively",
-                    row.name
-                ),
-            );
-        }
-        // snmpget breaks long hex values over lines; the plugin stops at
-        // the first line without ` = `.
-        let (value, last) = match row.value.split_once('\n') {
-            Some((first, _)) => (first, true),
-            None => (row.value.as_str(), false),
+        // snmpget prints a value with line breaks over several lines. A
+        // quoted string's further lines go to the long output, the plugin
+        // showing its first line without the opening quote; any other
+        // value (long hex) ends the plugin's scan at its first line.
+        let (value, rest) = match row.value.split_once('\n') {
+            Some((first, rest)) => (first, Some(rest)),
+            None => (row.value.as_str(), None),
         };
+        let multi_line_string = rest.is_some() && value.starts_with("STRING: \"");
+        let last = rest.is_some() && !multi_line_string;
         let response = format!(" = {value}");
         let (mut show, counter, mut ten_digits) = pick(&response);
+        if let (true, Some(rest)) = (multi_line_string, rest) {
+            let oid = ev.oid_texts.get(i).map_or("", |o| &**o);
+            let _ = write!(more, "{oid}:\n{show}\n{rest}\n");
+            show.remove(0);
+        }
         let unit = if counter && ev.rate.is_none() {
             "c"
         } else {
@@ -268,9 +272,13 @@ pub fn evaluate(ev: &Evaluation, rows: &[Row], previous: Option<&Previous>, now:
         Some(s) => (s, s.as_str()),
         None => (Status::Unknown, "DEPENDENT"),
     };
+    let mut text = format!("{label} {word} -{out} {perf}");
+    if !more.is_empty() {
+        let _ = write!(text, "\n{more}");
+    }
     Verdict {
         status,
-        text: format!("{label} {word} -{out} {perf}"),
+        text,
         store: ev.rate.map(|_| store),
     }
 }
@@ -405,6 +413,7 @@ mod tests {
             delimiter: " ".into(),
             rate: None,
             offset: 0.0,
+            oid_texts: vec!["1.3.6.1.4.1.99999.5".into()],
         }
     }
 
@@ -506,6 +515,32 @@ mod tests {
         assert!(v
             .text
             .starts_with("SNMP CRITICAL - it's x *\"42\"* km/h a=b *77*"));
+    }
+
+    #[test]
+    fn multi_line_strings_and_long_hex() {
+        let rows = [
+            row(5, "STRING: \"line one\nline \\\"two\\\"\""),
+            row(2, "Gauge32: 77"),
+        ];
+        let v = evaluate(&ev(), &rows, None, 0);
+        assert_eq!(
+            v.text,
+            "SNMP OK - line one 77 | iso.3.6.1.4.1.99999.2=77 \n\
+             1.3.6.1.4.1.99999.5:\n\"line one\nline \\\"two\\\"\"\n"
+        );
+        let rows = [
+            row(14, &format!("Hex-STRING: {}\n10 11 ", "0F ".repeat(16))),
+            row(2, "Gauge32: 77"),
+        ];
+        let v = evaluate(&ev(), &rows, None, 0);
+        assert_eq!(
+            v.text,
+            format!(
+                "SNMP OK - {}  | iso.3.6.1.4.1.99999.14=0 ",
+                "0F ".repeat(16).trim_end()
+            )
+        );
     }
 
     #[test]

@@ -25,7 +25,9 @@ pub const PRIV_USER: (&str, &str, &str, &str, &str) =
 /// An authPriv MD5/DES user.
 pub const DES_USER: (&str, &str, &str, &str, &str) =
     ("desuser", "MD5", "authpass456", "DES", "privpass456");
-/// Under this prefix the pass script serves `.1` .. `.13` (see [`PASS`]).
+/// nsExtendOutputFull."two": a string value of two lines.
+pub const TWO_LINES: &str = "1.3.6.1.4.1.8072.1.3.2.3.1.2.3.116.119.111";
+/// Under this prefix the pass script serves `.1` .. `.14` (see [`PASS`]).
 pub const BASE: &str = "1.3.6.1.4.1.99999";
 
 /// The `pass` script: one OID per SNMP type, `.3` a counter read from
@@ -47,6 +49,7 @@ case "$2" in
 .1.3.6.1.4.1.99999.11) printf '%s\nstring\n\n' "$2";;
 .1.3.6.1.4.1.99999.12) printf '%s\nstring\n12.5 apples\n' "$2";;
 .1.3.6.1.4.1.99999.13) printf '%s\ninteger\n0\n' "$2";;
+.1.3.6.1.4.1.99999.14) printf '%s\noctet\n00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13\n' "$2";;
 esac
 "#;
 
@@ -72,6 +75,9 @@ impl Snmpd {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let pass = dir.path().join("pass.sh");
         std::fs::write(&pass, PASS).expect("write pass script");
+        let two = dir.path().join("two.sh");
+        std::fs::write(&two, "#!/bin/sh\necho 'line one'\necho 'line \"two\"'\n")
+            .expect("write extend script");
         std::fs::write(dir.path().join("counter"), "1000\n").expect("write counter");
         let persist = dir.path().join("persist");
         std::fs::create_dir_all(&persist).expect("persistent dir");
@@ -90,8 +96,10 @@ impl Snmpd {
              sysName {SYS_NAME}\n\
              sysContact ops@vedette.test\n\
              sysLocation rack 7\n\
-             pass .{BASE} /bin/sh {}\n",
-            pass.display()
+             pass .{BASE} /bin/sh {}\n\
+             extend two /bin/sh {}\n",
+            pass.display(),
+            two.display()
         );
         let conf_path = dir.path().join("snmpd.conf");
         std::fs::write(&conf_path, conf).expect("write snmpd.conf");
