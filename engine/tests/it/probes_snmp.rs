@@ -102,6 +102,9 @@ fn matrix_against_snmpd() {
             format!("{at} -P 3 -L authPriv -U {du} -a {da} -A {dap} -x {dp} -X {dpp} -o {sys_name}"),
             Status::Ok,
         ),
+        // Host names resolve like snmpget's.
+        (format!("-H localhost -p {} -P 2c -o {BASE}.2", snmpd.port()), Status::Ok),
+        (format!("-H nosuch.invalid -p {} -P 2c -o {BASE}.2", snmpd.port()), Status::Unknown),
         // A v3 user below its required level: an error-status response.
         (format!("{at} -P 3 -U {au} -o {sys_name}"), Status::Unknown),
         // Every value type, as snmpget prints it.
@@ -165,6 +168,18 @@ fn silence_is_a_timeout() {
         format!(
             "External command error: Timeout: No Response from 127.0.0.1:{}.",
             snmpd.port()
+        )
+    );
+    // A -t over 5 s: check_snmp's own alarm (-t × -e + 5 s) comes first.
+    let r = differential(&format!(
+        "-H 127.0.0.1 -p {} -P 2c -C wrong -o 1.3.6.1.2.1.1.5.0 -t 6 -e 0",
+        snmpd.port()
+    ));
+    assert_eq!(
+        (r.status, &*r.output),
+        (
+            Status::Critical,
+            "CRITICAL - Plugin timed out while executing system call"
         )
     );
     // Nothing listens: the same (net-snmp ignores port unreachable).

@@ -188,16 +188,10 @@ fn read(raw: &mut Raw, flag: char, value: &str) -> Option<()> {
 /// Checks the flags together and builds the probe.
 fn build(raw: Raw) -> Result<SnmpProbe, NotNative> {
     let host = raw.host.clone().ok_or(NotNative::Missing("-H"))?;
-    let addr: Ipv4Addr = host
-        .parse()
-        .ok()
-        // snmpget is handed `HOST:PORT`; only a plain dotted quad is
-        // certain to mean the same to it.
-        .filter(|a: &Ipv4Addr| a.to_string() == host)
-        .ok_or_else(|| NotNative::Value {
-            flag: "-H".into(),
-            value: host.clone(),
-        })?;
+    let addr = address(&host).ok_or_else(|| NotNative::Value {
+        flag: "-H".into(),
+        value: host.clone(),
+    })?;
     if raw.oids.is_empty() {
         return Err(NotNative::Missing("-o"));
     }
@@ -242,6 +236,24 @@ fn build(raw: Raw) -> Result<SnmpProbe, NotNative> {
         retries: raw.retries.unwrap_or(DEFAULT_RETRIES),
     };
     Ok(SnmpProbe::new(target, raw.oids, evaluation))
+}
+
+/// `-H` as snmpget reads `HOST:PORT` over UDP/IPv4: a plain dotted quad
+/// (`Some(address)`), or a host name resolved at each run (`None`: the
+/// unspecified address until then). Anything else (IPv6, `udp:` prefixes,
+/// odd spellings of addresses) is left to the plugin.
+fn address(host: &str) -> Option<Ipv4Addr> {
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return (ip.to_string() == host).then_some(ip);
+    }
+    let name = !host.is_empty()
+        && host.len() <= 253
+        && !host.starts_with(['-', '.'])
+        && host.bytes().any(|b| b.is_ascii_alphabetic())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    name.then_some(Ipv4Addr::UNSPECIFIED)
 }
 
 /// The version and credentials, with the plugin's defaults (v1,
@@ -520,8 +532,12 @@ mod tests {
             ("-H 127.0.0.1", "no '-o' given"),
             ("-o 1.3.6.1.2.1.1.3.0", "no '-H' given"),
             (
-                "-H host.example -o 1.3.6.1.2.1.1.3.0",
-                "value 'host.example' of '-H' not reproduced natively",
+                "-H udp:h -o 1.3.6.1.2.1.1.3.0",
+                "value 'udp:h' of '-H' not reproduced natively",
+            ),
+            (
+                "-H 127.1 -o 1.3.6.1.2.1.1.3.0",
+                "value '127.1' of '-H' not reproduced natively",
             ),
             (
                 "-H ::1 -o 1.3.6.1.2.1.1.3.0",

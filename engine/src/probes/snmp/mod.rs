@@ -26,6 +26,7 @@ pub mod render;
 pub mod report;
 pub mod session;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_snmp::Oid;
@@ -104,7 +105,28 @@ impl SnmpProbe {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let varbinds = match ctx.snmp.get(&self.target, &self.oids).await {
+        let resolved;
+        let target = if self.target.addr.is_unspecified() {
+            match resolve(&self.target.host, self.target.port).await {
+                Some(addr) => {
+                    resolved = Target {
+                        addr,
+                        ..self.target.clone()
+                    };
+                    &resolved
+                }
+                None => {
+                    let text = format!(
+                        "External command error: snmpget: Unknown host ({}:{})\n",
+                        self.target.host, self.target.port
+                    );
+                    return (Status::Unknown, text);
+                }
+            }
+        } else {
+            &self.target
+        };
+        let varbinds = match ctx.snmp.get(target, &self.oids).await {
             Outcome::Values(v) => v,
             Outcome::Failed(text) => {
                 return (Status::Unknown, format!("External command error: {text}\n"))
@@ -125,4 +147,13 @@ impl SnmpProbe {
         }
         (verdict.status, verdict.text)
     }
+}
+
+/// A host name's first IPv4 address, as net-snmp's UDP transport takes it.
+async fn resolve(host: &str, port: u16) -> Option<Ipv4Addr> {
+    let mut found = tokio::net::lookup_host((host, port)).await.ok()?;
+    found.find_map(|a| match a.ip() {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(_) => None,
+    })
 }

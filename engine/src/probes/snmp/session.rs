@@ -93,7 +93,7 @@ impl std::fmt::Debug for Security {
 pub struct Target {
     /// `-H` as written (the error texts repeat it).
     pub host: Box<str>,
-    /// `-H` as an address.
+    /// `-H` as an address (unspecified for a name not resolved yet).
     pub addr: Ipv4Addr,
     /// `-p`.
     pub port: u16,
