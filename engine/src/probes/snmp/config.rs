@@ -25,8 +25,8 @@ use super::SnmpProbe;
 const DEFAULT_TIMEOUT_S: u32 = 10;
 /// check_snmp's `DEFAULT_RETRIES`.
 const DEFAULT_RETRIES: u32 = 5;
-/// More retries than anyone means; the plugin's alarm grows with them.
-const MAX_RETRIES: u32 = 20;
+/// async-snmp's `MAX_RETRIES`; more are left to the plugin.
+const MAX_RETRIES: u32 = async_snmp::MAX_RETRIES;
 /// net-snmp refuses shorter v3 pass phrases.
 const MIN_PASSWORD: usize = 8;
 /// The characters check_snmp's `strpbrk` looks for where a range starts.

@@ -144,11 +144,12 @@ pub fn evaluate(ev: &Evaluation, rows: &[Row], previous: Option<&Previous>, now:
             Some((first, rest)) => (first, Some(rest)),
             None => (row.value.as_str(), None),
         };
-        let multi_line_string = rest.is_some() && value.starts_with("STRING: \"");
-        let last = rest.is_some() && !multi_line_string;
         let response = format!(" = {value}");
         let (mut show, counter, mut ten_digits) = pick(&response);
-        if let (true, Some(rest)) = (multi_line_string, rest) {
+        // `ten_digits` without `counter`: the STRING branch.
+        let string_lines = rest.is_some() && ten_digits && show.starts_with('"');
+        let last = rest.is_some() && !string_lines;
+        if let (true, Some(rest)) = (string_lines, rest) {
             let oid = ev.oid_texts.get(i).map_or("", |o| &**o);
             let _ = write!(more, "{oid}:\n{show}\n{rest}\n");
             show.remove(0);
@@ -529,6 +530,11 @@ mod tests {
             "SNMP OK - line one 77 | iso.3.6.1.4.1.99999.2=77 \n\
              1.3.6.1.4.1.99999.5:\n\"line one\nline \\\"two\\\"\"\n"
         );
+        // A string whose first line holds another type's prefix is not
+        // read as a string (and must not trip the quote stripping).
+        let odd = [row(5, "STRING: \"Gauge32: \nx\""), row(2, "Gauge32: 77")];
+        let v = evaluate(&ev(), &odd, None, 0);
+        assert_eq!(v.text, "SNMP OK -  | ");
         let rows = [
             row(14, &format!("Hex-STRING: {}\n10 11 ", "0F ".repeat(16))),
             row(2, "Gauge32: 77"),
