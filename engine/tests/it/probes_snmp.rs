@@ -102,6 +102,11 @@ fn matrix_against_snmpd() {
             format!("{at} -P 3 -L authPriv -U {du} -a {da} -A {dap} -x {dp} -X {dpp} -o {sys_name}"),
             Status::Ok,
         ),
+        // GETNEXT, as snmpgetnext.
+        (format!("{at} -P 2c -n -o 1.3.6.1.2.1.1.5,1.3.6.1.2.1.1.4"), Status::Ok),
+        (format!("{at} -P 2c -n -o 1.3.6.1.6.3.99"), Status::Ok),
+        (format!("{at} -P 1 -n -o 1.3.6.1.6.3.99"), Status::Unknown),
+        (format!("{at} -P 2c --next -o {BASE}.1 -w 5"), Status::Warning),
         // Host names resolve like snmpget's.
         (format!("-H localhost -p {} -P 2c -o {BASE}.2", snmpd.port()), Status::Ok),
         (format!("-H nosuch.invalid -p {} -P 2c -o {BASE}.2", snmpd.port()), Status::Unknown),

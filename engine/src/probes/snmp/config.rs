@@ -3,9 +3,9 @@
 //!
 //! Accepted: `-H -p -P -C -o -w -c -s -r -R -l -u -L -U -a -x -A -X -t -e
 //! -D -O -4`, `--rate`, `--rate-multiplier`, `--offset`,
-//! `--invert-search` (and long forms), a positional host. Left to the
-//! plugin: MIB names (`sysUpTime.0`), `-n -d -m -N -M -f -z -v -6`, a host
-//! that is not an IPv4 literal, and values the native probe would not
+//! `--invert-search` (and long forms), `-n` (GETNEXT), a positional host.
+//! Left to the plugin: MIB names (`sysUpTime.0`), `-d -m -N -M -f -z -v
+//! -6`, a host that is neither an IPv4 literal nor a host name, and values the native probe would not
 //! read exactly like the plugin (odd ranges, regexes whose POSIX and Rust
 //! meanings could differ, quoted or empty label items, short v3
 //! passwords that snmpget refuses).
@@ -37,7 +37,7 @@ const RANGE_CHARS: &str = "-0123456789.:@~";
 /// `--invert-search` (never accepted as short flags).
 const WITH_VALUE: &str = "HpPCowcsrRluLUaxAXteD";
 /// Short flags without a value.
-const WITHOUT_VALUE: &str = "O4";
+const WITHOUT_VALUE: &str = "On4";
 
 /// Everything read off the line before it is checked as a whole.
 #[derive(Default)]
@@ -66,6 +66,7 @@ struct Raw {
     retries: Option<u32>,
     delimiter: Option<String>,
     perf_oids: bool,
+    next: bool,
     rate: bool,
     rate_multiplier: Option<u32>,
     offset: Option<f64>,
@@ -175,6 +176,7 @@ fn read(raw: &mut Raw, flag: char, value: &str) -> Option<()> {
         }
         'D' => raw.delimiter = Some(value.to_string()),
         'O' => raw.perf_oids = true,
+        'n' => raw.next = true,
         '4' => {}
         'g' => raw.rate = true,
         'k' => raw.rate_multiplier = Some(positive(value)?),
@@ -235,7 +237,7 @@ fn build(raw: Raw) -> Result<SnmpProbe, NotNative> {
         timeout_s: raw.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S),
         retries: raw.retries.unwrap_or(DEFAULT_RETRIES),
     };
-    Ok(SnmpProbe::new(target, raw.oids, evaluation))
+    Ok(SnmpProbe::new(target, raw.oids, raw.next, evaluation))
 }
 
 /// `-H` as snmpget reads `HOST:PORT` over UDP/IPv4: a plain dotted quad
@@ -444,6 +446,7 @@ fn split_flag(word: &str) -> Result<(char, Option<&str>), NotNative> {
             "retries" => 'e',
             "output-delimiter" => 'D',
             "perf-oids" => 'O',
+            "next" => 'n',
             "use-ipv4" => '4',
             "rate" => 'g',
             "rate-multiplier" => 'k',
@@ -475,10 +478,10 @@ mod tests {
         let p = parse(&args(
             "-H 127.0.0.1 -p 1161 -P 2c -C secret -o 1.3.6.1.2.1.1.3.0,.1.3.6.1.2.1.2.1.0 \
              -o 1.3.6.1.4.1.1.1 -w 10,:5 -c 20:10 -l up,ifs -u s -t 3 -e 1 --rate \
-             --rate-multiplier=60 --offset -1.5 -O -D / --invert-search -s x",
+             --rate-multiplier=60 --offset -1.5 -O -D / --invert-search -s x -n",
         ))
         .expect("native");
-        assert_eq!(p.oids.len(), 3);
+        assert_eq!((p.oids.len(), p.next), (3, true));
         assert_eq!(p.target.port, 1161);
         assert_eq!((p.target.timeout_s, p.target.retries), (3, 1));
         assert!(matches!(
@@ -543,7 +546,7 @@ mod tests {
                 "-H ::1 -o 1.3.6.1.2.1.1.3.0",
                 "value '::1' of '-H' not reproduced natively",
             ),
-            (&format!("{base} -n"), "flag '-n' not understood"),
+            (&format!("{base} -d :"), "flag '-d' not understood"),
             (&format!("{base} -m ALL"), "flag '-m' not understood"),
             (
                 &format!("{base} -P 2"),
@@ -591,7 +594,7 @@ mod tests {
                 &format!("{base} --offset 1e3"),
                 "value '1e3' of '--offset' not reproduced natively",
             ),
-            (&format!("{base} --next"), "flag '--next' not understood"),
+            (&format!("{base} --nextt"), "flag '--nextt' not understood"),
             (&format!("{base} -c"), "flag '-c' needs a value"),
         ];
         for &(line, want) in table {

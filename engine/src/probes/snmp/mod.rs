@@ -47,6 +47,8 @@ const ALARM_SLACK_S: u64 = 5;
 pub struct SnmpProbe {
     target: Target,
     oids: Vec<Oid>,
+    /// `-n`: GETNEXT (snmpgetnext) instead of GET.
+    next: bool,
     evaluation: Evaluation,
     /// The engine's timeout for this check (`None`: the shard default).
     check_timeout: Option<Duration>,
@@ -56,10 +58,11 @@ pub struct SnmpProbe {
 }
 
 impl SnmpProbe {
-    fn new(target: Target, oids: Vec<Oid>, evaluation: Evaluation) -> SnmpProbe {
+    fn new(target: Target, oids: Vec<Oid>, next: bool, evaluation: Evaluation) -> SnmpProbe {
         SnmpProbe {
             target,
             oids,
+            next,
             evaluation,
             check_timeout: None,
             previous: Mutex::new(None),
@@ -126,7 +129,7 @@ impl SnmpProbe {
         } else {
             &self.target
         };
-        let varbinds = match ctx.snmp.get(target, &self.oids).await {
+        let varbinds = match ctx.snmp.get(target, &self.oids, self.next).await {
             Outcome::Values(v) => v,
             Outcome::Failed(text) => {
                 return (Status::Unknown, format!("External command error: {text}\n"))

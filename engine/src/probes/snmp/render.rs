@@ -109,9 +109,10 @@ fn uptime(ticks: u32) -> String {
 }
 
 /// `snmpget`'s stderr for an error-status in the response:
-/// `Error in packet`, the reason as net-snmp's `snmp_errstring` words it,
-/// and the failed object when the agent named one.
-pub fn packet_error(status: ErrorStatus, failed: Option<&Oid>) -> String {
+/// `Error in packet` (`snmpgetnext`, `next`: with a full stop), the reason
+/// as net-snmp's `snmp_errstring` words it, and the failed object when
+/// the agent named one.
+pub fn packet_error(status: ErrorStatus, failed: Option<&Oid>, next: bool) -> String {
     let reason = match status {
         ErrorStatus::TooBig => "(tooBig) Response message would have been too large.",
         ErrorStatus::NoSuchName => "(noSuchName) There is no such variable name in this MIB.",
@@ -127,7 +128,8 @@ pub fn packet_error(status: ErrorStatus, failed: Option<&Oid>) -> String {
         }
         other => other.as_str().unwrap_or("Unknown Error"),
     };
-    let mut text = format!("Error in packet\nReason: {reason}");
+    let stop = if next { "." } else { "" };
+    let mut text = format!("Error in packet{stop}\nReason: {reason}");
     if let Some(o) = failed {
         let _ = write!(text, "\nFailed object: {}", oid(o));
     }
@@ -195,12 +197,16 @@ mod tests {
         assert_eq!(oid(&o("1.3.6.1.2.1.1.5.0")), "iso.3.6.1.2.1.1.5.0");
         assert_eq!(oid(&o("0.0")), "ccitt.0");
         assert_eq!(
-            packet_error(ErrorStatus::NoSuchName, Some(&o("1.3.6.1.4.1.9.100"))),
+            packet_error(ErrorStatus::NoSuchName, Some(&o("1.3.6.1.4.1.9.100")), false),
             "Error in packet\nReason: (noSuchName) There is no such variable name in this MIB.\nFailed object: iso.3.6.1.4.1.9.100"
         );
         assert_eq!(
-            packet_error(ErrorStatus::AuthorizationError, None),
+            packet_error(ErrorStatus::AuthorizationError, None, false),
             "Error in packet\nReason: authorizationError (access denied to that object)"
+        );
+        assert_eq!(
+            packet_error(ErrorStatus::NoSuchName, None, true),
+            "Error in packet.\nReason: (noSuchName) There is no such variable name in this MIB."
         );
     }
 }

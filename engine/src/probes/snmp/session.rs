@@ -135,19 +135,24 @@ impl std::fmt::Debug for SnmpSessions {
 }
 
 impl SnmpSessions {
-    /// GETs `oids` from `target` in one request (retried as `-e` says).
-    /// Must run inside the shard's runtime.
-    pub async fn get(&self, target: &Target, oids: &[Oid]) -> Outcome {
+    /// GETs (GETNEXTs when `next`) `oids` from `target` in one request
+    /// (retried as `-e` says). Must run inside the shard's runtime.
+    pub async fn get(&self, target: &Target, oids: &[Oid], next: bool) -> Outcome {
         let client = match self.client(target).await {
             Ok(c) => c,
             Err(text) => return Outcome::Local(text),
         };
-        match client.get_many(oids).await {
+        let response = if next {
+            client.get_next_many(oids).await
+        } else {
+            client.get_many(oids).await
+        };
+        match response {
             Ok(response) if response.varbinds.is_empty() => {
                 Outcome::Failed("empty response from the agent".into())
             }
             Ok(response) => Outcome::Values(response.varbinds),
-            Err(e) => Outcome::Failed(failure(&e, target)),
+            Err(e) => Outcome::Failed(failure(&e, target, next)),
         }
     }
 
@@ -241,17 +246,18 @@ fn des_salts() -> Result<DesSaltState, String> {
         .clone()
 }
 
-/// The text `snmpget` prints for the failure `e`.
-fn failure(e: &Error, target: &Target) -> String {
+/// The text `snmpget` (`snmpgetnext` when `next`) prints for the failure
+/// `e`.
+fn failure(e: &Error, target: &Target, next: bool) -> String {
     const AUTH_FAILED: &str =
         "snmpget: Authentication failure (incorrect password, community or key)";
     match e {
-        Error::SharedOperation { source } => failure(source, target),
-        Error::Exchange { source, .. } => failure(source, target),
+        Error::SharedOperation { source } => failure(source, target, next),
+        Error::Exchange { source, .. } => failure(source, target, next),
         Error::Timeout { .. } | Error::Network { .. } | Error::Closed { .. } => {
             format!("Timeout: No Response from {}:{}.", target.host, target.port)
         }
-        Error::Snmp { status, oid, .. } => render::packet_error(*status, oid.as_deref()),
+        Error::Snmp { status, oid, .. } => render::packet_error(*status, oid.as_deref(), next),
         Error::Auth { .. } => AUTH_FAILED.to_string(),
         Error::Report { status, .. } => match status.as_ref() {
             ReportStatus::WrongDigest { .. } => AUTH_FAILED.to_string(),
