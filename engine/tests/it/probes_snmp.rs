@@ -8,7 +8,7 @@
 //! between the two runs: rates).
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vedette::check::{CheckResult, Status};
 use vedette::model::Settings;
@@ -295,8 +295,14 @@ fn counter_rate_over_two_runs() {
         "No previous data to calculate rate - assume okay"
     );
 
-    // The plugin counts whole seconds; let more than one pass.
-    std::thread::sleep(Duration::from_millis(2100));
+    // The plugin counts whole seconds: start just after a second boundary,
+    // at least one second later, so the next runs share one second.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    std::thread::sleep(
+        Duration::from_millis(2050) - Duration::from_nanos(u64::from(now.subsec_nanos())),
+    );
     snmpd.set_counter(1300);
     let real_next = real(&args, &state);
     let native_next = run_again(&probe, &ctx);
