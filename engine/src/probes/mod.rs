@@ -5,7 +5,7 @@
 //! flag is understood ([`cmdline::compile`]), the `exec` fallback (fork the
 //! plugin) otherwise. Probes run on the shard that owns the check, as tasks
 //! on its single-threaded runtime; [`ProbeContext`] is that shard's shared
-//! state (plugin process slots, the ICMP socket, defaults).
+//! state (plugin process slots, the ICMP and SNMP sockets, defaults).
 //!
 //! A probe failure is data, not an `Err`: every run ends in a
 //! [`CheckResult`]. Failures of the monitored target map to CRITICAL,

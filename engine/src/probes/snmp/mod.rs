@@ -2,9 +2,9 @@
 //! socket ([`session`]) and print exactly what monitoring-plugins 2.3's
 //! `check_snmp` prints for the same flags ([`render`], [`report`]).
 //!
-//! The plugin runs `snmpget -t T -r E ... HOST:PORT OID...` and parses its
-//! text; this probe sends the same single GET (SNMPv1, v2c, or v3 USM
-//! with MD5/SHA and DES/AES), renders the answer as `snmpget` would and
+//! The plugin runs `snmpget -t T -r E ... HOST:PORT OID...` (`snmpgetnext`
+//! with `-n`) and parses its text; this probe sends the same single GET or
+//! GETNEXT (SNMPv1, v2c, or v3 USM with MD5/SHA and DES/AES), renders the answer as `snmpget` would and
 //! applies the plugin's logic to that text:
 //!
 //! ```text
