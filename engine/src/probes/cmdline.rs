@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dns, dummy, http, icmp, tcp, Probe};
+use crate::probes::{dns, dummy, http, icmp, snmp, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +66,7 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
         "check_ping" => Ok(Probe::Icmp(Box::new(icmp::config::parse_ping(args)?))),
         "check_icmp" => Ok(Probe::Icmp(Box::new(icmp::config::parse_icmp(args)?))),
         "check_http" => Ok(Probe::Http(Box::new(http::config::parse(args)?))),
+        "check_snmp" => Ok(Probe::Snmp(Box::new(snmp::config::parse(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -143,6 +144,14 @@ mod tests {
             (
                 "check_udp -H h -p 53 -s x -e y",
                 Err("no native probe for 'check_udp'"),
+            ),
+            (
+                "/usr/lib/nagios/plugins/check_snmp -H 127.0.0.1 -C public -o 1.3.6.1.2.1.1.3.0 -w 100",
+                Ok("snmp"),
+            ),
+            (
+                "check_snmp -H 127.0.0.1 -o sysUpTime.0",
+                Err("value 'sysUpTime.0' of '-o' not reproduced natively"),
             ),
             (
                 "check_tcp -H h -p 22 | cat",

@@ -5,7 +5,7 @@
 //! flag is understood ([`cmdline::compile`]), the `exec` fallback (fork the
 //! plugin) otherwise. Probes run on the shard that owns the check, as tasks
 //! on its single-threaded runtime; [`ProbeContext`] is that shard's shared
-//! state (plugin process slots, the ICMP socket, defaults).
+//! state (plugin process slots, the ICMP and SNMP sockets, defaults).
 //!
 //! A probe failure is data, not an `Err`: every run ends in a
 //! [`CheckResult`]. Failures of the monitored target map to CRITICAL,
@@ -18,6 +18,7 @@ pub mod exec;
 pub(crate) mod getopt;
 pub mod http;
 pub mod icmp;
+pub mod snmp;
 pub mod tcp;
 pub mod tls_common;
 
@@ -42,13 +43,15 @@ pub enum Probe {
     Icmp(Box<icmp::IcmpProbe>),
     /// Native `check_http`.
     Http(Box<http::HttpProbe>),
+    /// Native `check_snmp`.
+    Snmp(Box<snmp::SnmpProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
     /// The probe's name as the API reports it (`dummy`, `tcp`, `dns`,
-    /// `icmp`, `http`, `exec`).
+    /// `icmp`, `http`, `snmp`, `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
@@ -56,6 +59,7 @@ impl Probe {
             Probe::Dns(_) => "dns",
             Probe::Icmp(_) => "icmp",
             Probe::Http(_) => "http",
+            Probe::Snmp(_) => "snmp",
             Probe::Exec(_) => "exec",
         }
     }
@@ -65,9 +69,12 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
-            Probe::Tcp(_) | Probe::Dns(_) | Probe::Icmp(_) | Probe::Http(_) | Probe::Exec(_) => {
-                None
-            }
+            Probe::Tcp(_)
+            | Probe::Dns(_)
+            | Probe::Icmp(_)
+            | Probe::Http(_)
+            | Probe::Snmp(_)
+            | Probe::Exec(_) => None,
         }
     }
 
@@ -80,6 +87,7 @@ impl Probe {
             Probe::Dns(d) => Probe::Dns(Box::new(d.with_check_timeout(timeout))),
             Probe::Icmp(i) => Probe::Icmp(Box::new(i.with_check_timeout(timeout))),
             Probe::Http(h) => Probe::Http(Box::new(h.with_check_timeout(timeout))),
+            Probe::Snmp(s) => Probe::Snmp(Box::new(s.with_check_timeout(timeout))),
             Probe::Dummy(_) | Probe::Exec(_) => self,
         }
     }
@@ -93,6 +101,7 @@ impl Probe {
             Probe::Dns(d) => d.run(ctx).await,
             Probe::Icmp(i) => i.run(ctx).await,
             Probe::Http(h) => h.run(ctx).await,
+            Probe::Snmp(s) => s.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
@@ -116,6 +125,8 @@ pub struct ProbeContext {
     /// The shard's idle HTTP keep-alive connections; `None` unless
     /// [`Settings::http_keepalive`] is on.
     pub http_pool: Option<Arc<http::pool::Pool>>,
+    /// The shard's SNMP socket and clients, opened by the first SNMP check.
+    pub snmp: Arc<snmp::session::SnmpSessions>,
 }
 
 impl ProbeContext {
@@ -132,6 +143,7 @@ impl ProbeContext {
             exec_slots: Arc::new(Semaphore::new(slots)),
             icmp: Arc::default(),
             http_pool: settings.http_keepalive.then(Arc::default),
+            snmp: Arc::default(),
         }
     }
 }

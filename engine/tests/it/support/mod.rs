@@ -7,6 +7,7 @@ pub mod netns;
 pub mod nginx;
 pub mod probes;
 pub mod tcp_fixtures;
+pub mod snmpd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
