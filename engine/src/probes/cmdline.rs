@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dns, dummy, http, icmp, tcp, Probe};
+use crate::probes::{dns, dummy, http, icmp, nrpe, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +63,7 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
         "check_ping" => Ok(Probe::Icmp(Box::new(icmp::config::parse_ping(args)?))),
         "check_icmp" => Ok(Probe::Icmp(Box::new(icmp::config::parse_icmp(args)?))),
         "check_http" => Ok(Probe::Http(Box::new(http::config::parse(args)?))),
+        "check_nrpe" => Ok(Probe::Nrpe(Box::new(nrpe::config::parse(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -133,6 +134,11 @@ mod tests {
                 Err("flag '-r' not understood"),
             ),
             ("check_tcp -H h -p 22 -E", Err("flag '-E' not understood")),
+            (
+                "/usr/lib/nagios/plugins/check_nrpe -H 10.0.0.1 -c check_load -a 1 2",
+                Ok("nrpe"),
+            ),
+            ("check_nrpe -H h -d 1", Err("flag '-d' not understood")),
             (
                 "check_tcp -H h -p 22 | cat",
                 Err("needs a shell: shell metacharacter '|'"),

@@ -17,6 +17,7 @@ pub mod dummy;
 pub mod exec;
 pub mod http;
 pub mod icmp;
+pub mod nrpe;
 pub mod tcp;
 
 use std::sync::Arc;
@@ -40,13 +41,15 @@ pub enum Probe {
     Icmp(Box<icmp::IcmpProbe>),
     /// Native `check_http`.
     Http(Box<http::HttpProbe>),
+    /// Native `check_nrpe`.
+    Nrpe(Box<nrpe::NrpeProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
     /// The probe's name as the API reports it (`dummy`, `tcp`, `dns`,
-    /// `icmp`, `http`, `exec`).
+    /// `icmp`, `http`, `nrpe`, `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
@@ -54,6 +57,7 @@ impl Probe {
             Probe::Dns(_) => "dns",
             Probe::Icmp(_) => "icmp",
             Probe::Http(_) => "http",
+            Probe::Nrpe(_) => "nrpe",
             Probe::Exec(_) => "exec",
         }
     }
@@ -63,9 +67,12 @@ impl Probe {
     pub fn immediate(&self) -> Option<CheckResult> {
         match self {
             Probe::Dummy(d) => Some(d.result()),
-            Probe::Tcp(_) | Probe::Dns(_) | Probe::Icmp(_) | Probe::Http(_) | Probe::Exec(_) => {
-                None
-            }
+            Probe::Tcp(_)
+            | Probe::Dns(_)
+            | Probe::Icmp(_)
+            | Probe::Http(_)
+            | Probe::Nrpe(_)
+            | Probe::Exec(_) => None,
         }
     }
 
@@ -78,6 +85,7 @@ impl Probe {
             Probe::Dns(d) => Probe::Dns(Box::new(d.with_check_timeout(timeout))),
             Probe::Icmp(i) => Probe::Icmp(Box::new(i.with_check_timeout(timeout))),
             Probe::Http(h) => Probe::Http(Box::new(h.with_check_timeout(timeout))),
+            Probe::Nrpe(n) => Probe::Nrpe(Box::new(n.with_check_timeout(timeout))),
             Probe::Dummy(_) | Probe::Exec(_) => self,
         }
     }
@@ -91,6 +99,7 @@ impl Probe {
             Probe::Dns(d) => d.run(ctx).await,
             Probe::Icmp(i) => i.run(ctx).await,
             Probe::Http(h) => h.run(ctx).await,
+            Probe::Nrpe(n) => n.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
@@ -111,6 +120,8 @@ pub struct ProbeContext {
     pub exec_slots: Arc<Semaphore>,
     /// The shard's ICMP socket, opened by the first ping check that runs.
     pub icmp: Arc<icmp::socket::IcmpSockets>,
+    /// Per-host slots bounding this shard's NRPE queries to one host.
+    pub nrpe_hosts: Arc<nrpe::slots::HostSlots>,
 }
 
 impl ProbeContext {
@@ -126,6 +137,7 @@ impl ProbeContext {
             timeout_status: settings.timeout_status,
             exec_slots: Arc::new(Semaphore::new(slots)),
             icmp: Arc::default(),
+            nrpe_hosts: Arc::default(),
         }
     }
 }

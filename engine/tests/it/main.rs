@@ -7,5 +7,6 @@ mod probes_dns;
 mod probes_exec;
 mod probes_http;
 mod probes_icmp;
+mod probes_nrpe;
 mod probes_tcp;
 mod support;
