@@ -37,6 +37,8 @@ pub struct CheckNrpe {
     pub security: Security,
     /// `-2`, `-3`.
     pub versions: Versions,
+    /// `-E`: what check_nrpe would print on stderr goes to stdout.
+    pub stderr_to_stdout: bool,
 }
 
 /// A check_nrpe command line the emulation does not take.
@@ -64,7 +66,7 @@ pub enum ArgError {
 /// Flags that take a value, and flags accepted as no-ops because they do
 /// not change what is sent or printed.
 const VALUE_FLAGS: &[&str] = &["-H", "-p", "-c", "-t", "-P", "-C", "-K", "-A"];
-const IGNORED_FLAGS: &[&str] = &["-4", "-D"];
+const IGNORED_FLAGS: &[&str] = &["-D"];
 
 impl CheckNrpe {
     /// Parses check_nrpe's arguments (without the program name). Flags and
@@ -83,6 +85,7 @@ impl CheckNrpe {
             timeout_state: 2,
             security: Security::Anonymous,
             versions: Versions::AUTO,
+            stderr_to_stdout: false,
         };
         let mut plain = false;
         let mut files = CertFiles::default();
@@ -135,6 +138,7 @@ impl CheckNrpe {
             match word {
                 "-n" => plain = true,
                 "-u" => unknown_on_timeout = true,
+                "-E" => c.stderr_to_stdout = true,
                 "-2" => c.versions = Versions::V2_ONLY,
                 "-3" => {
                     c.versions = Versions {
@@ -177,6 +181,15 @@ impl CheckNrpe {
 
     /// check_nrpe's report of a query's outcome.
     pub fn report(&self, outcome: Result<Response, ClientError>) -> Report {
+        let mut report = self.report_streams(outcome);
+        if self.stderr_to_stdout {
+            let err = std::mem::take(&mut report.stderr);
+            report.stdout.push_str(&err);
+        }
+        report
+    }
+
+    fn report_streams(&self, outcome: Result<Response, ClientError>) -> Report {
         let stdout = |state: u8, text: String| Report {
             state,
             stdout: text,
@@ -213,13 +226,15 @@ impl CheckNrpe {
                     reason
                 ),
             ),
-            Err(ClientError::Resolve { host, source }) => stdout(
-                3,
-                format!(
+            // check_nrpe says this on stderr and exits 1 (WARNING).
+            Err(ClientError::Resolve { host, source }) => Report {
+                state: 1,
+                stdout: String::new(),
+                stderr: format!(
                     "Could not resolve hostname {host}: {}\n",
-                    os_message(&source)
+                    resolver_message(&source)
                 ),
-            ),
+            },
             Err(ClientError::Receive(ReadError::Closed { got })) => stdout(
                 3,
                 format!("CHECK_NRPE: Receive header underflow - only {got} bytes received (4 expected).\n"),
@@ -247,6 +262,16 @@ pub struct Report {
     pub stdout: String,
     /// Standard error (connection failures).
     pub stderr: String,
+}
+
+/// The resolver's own message (`Name or service not known`), as
+/// `gai_strerror` prints it.
+fn resolver_message(e: &std::io::Error) -> String {
+    let s = os_message(e);
+    match s.strip_prefix("failed to lookup address information: ") {
+        Some(rest) => rest.to_string(),
+        None => s,
+    }
 }
 
 /// `secs` or `secs:state`; check_nrpe refuses 0 seconds.
@@ -332,6 +357,13 @@ mod tests {
 
     #[test]
     fn reports_like_check_nrpe() {
+        let e = parse("-H h -E").unwrap();
+        let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        let r = e.report(Err(ClientError::Connect {
+            addr: "127.0.0.1:9".parse().unwrap(),
+            source: refused,
+        }));
+        assert!(r.stdout.starts_with("connect to address") && r.stderr.is_empty());
         let c = parse("-H h -t 7").unwrap();
         let r = c.report(Err(ClientError::Timeout(Duration::from_secs(7))));
         assert_eq!(

@@ -51,7 +51,7 @@ fn check(args: &[String]) -> u8 {
         Ok(c) => c,
         Err(e) => {
             println!("CHECK_NRPE: {e}");
-            println!("Usage: vedette-nrpe -H <host> [-2] [-3] [-n] [-u] [-p <port>] [-t <secs>[:<state>]] [-C <cert>] [-K <key>] [-A <ca>] [-c <command>] [-a <arg>...]");
+            println!("Usage: vedette-nrpe -H <host> [-2] [-3] [-n] [-u] [-E] [-p <port>] [-t <secs>[:<state>]] [-C <cert>] [-K <key>] [-A <ca>] [-c <command>] [-a <arg>...]");
             println!("       vedette-nrpe serve --config <nrpe.cfg> [--no-ssl]");
             return 3;
         }

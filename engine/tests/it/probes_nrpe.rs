@@ -196,6 +196,12 @@ fn nrpe_native_matches_check_nrpe_when_refused() {
     let r = differential(port, "-c ok", None);
     assert_eq!(r.status, Status::Critical);
     assert!(r.output.contains("Connection refused"), "{}", show(&r));
+    let r = differential(port, "-c ok -E", None);
+    assert!(
+        r.output.starts_with("connect to address 127.0.0.1"),
+        "{}",
+        show(&r)
+    );
     // A daemon whose allowed_hosts leaves us out: check_nrpe's own message
     // races with the daemon's reset, so only the states are compared.
     let d = NrpeDaemon::start(true, "10.9.9.9");
