@@ -198,7 +198,7 @@ async fn resolve(host: &str, port: u16) -> Result<SocketAddr, ClientError> {
 
 async fn exchange(
     addr: SocketAddr,
-    connector: Option<&openssl::ssl::SslConnector>,
+    connector: Option<&openssl::ssl::SslContext>,
     version: Version,
     line: &str,
 ) -> Result<Response, ClientError> {
@@ -221,13 +221,9 @@ async fn exchange(
                 addr,
                 reason: e.to_string(),
             };
-            let ssl = connector
-                .configure()
-                .map_err(|e| handshake(&e))?
-                .verify_hostname(false)
-                .use_server_name_indication(false)
-                .into_ssl("")
-                .map_err(|e| handshake(&e))?;
+            // No SNI and no host name check: NRPE peers are addressed by
+            // IP and their certificates checked against the CA only.
+            let ssl = openssl::ssl::Ssl::new(connector).map_err(|e| handshake(&e))?;
             let mut stream = tokio_openssl::SslStream::new(ssl, tcp).map_err(|e| handshake(&e))?;
             if let Err(e) = Pin::new(&mut stream).connect().await {
                 // A daemon refusing us just resets the connection; say that

@@ -5,7 +5,11 @@
 use std::path::PathBuf;
 
 use openssl::dh::Dh;
-use openssl::ssl::{SslAcceptor, SslConnector, SslFiletype, SslMethod, SslVerifyMode, SslVersion};
+use std::sync::OnceLock;
+
+use openssl::ssl::{
+    SslAcceptor, SslContext, SslContextBuilder, SslFiletype, SslMethod, SslVerifyMode, SslVersion,
+};
 
 /// Cipher list of anonymous mode: every suite, anonymous ones included, at
 /// the security level that still permits them (what nrpe itself sets).
@@ -55,14 +59,31 @@ fn ctx<T>(what: &str, r: Result<T, openssl::error::ErrorStack>) -> Result<T, Tls
     })
 }
 
-/// A client context for `security` (not for [`Security::Plain`]).
+/// A client context for `security` (not for [`Security::Plain`]). The
+/// anonymous one is built once per process and shared: it has no files,
+/// and building a context is most of a loopback query's CPU time.
 ///
 /// # Errors
 /// A file OpenSSL cannot load, or a cipher list it refuses.
-pub fn connector(security: &Security) -> Result<SslConnector, TlsSetupError> {
+pub fn connector(security: &Security) -> Result<SslContext, TlsSetupError> {
+    static ANONYMOUS: OnceLock<SslContext> = OnceLock::new();
+    if let Security::Plain | Security::Anonymous = security {
+        if let Some(c) = ANONYMOUS.get() {
+            return Ok(c.clone());
+        }
+        let c = build_connector(security)?;
+        return Ok(ANONYMOUS.get_or_init(|| c).clone());
+    }
+    build_connector(security)
+}
+
+/// A fresh client context. Not `SslConnector::builder`: that loads the
+/// system's CA store, which anonymous mode has no use for and certificate
+/// mode replaces with the CA file given.
+fn build_connector(security: &Security) -> Result<SslContext, TlsSetupError> {
     let mut b = ctx(
         "new context",
-        SslConnector::builder(SslMethod::tls_client()),
+        SslContextBuilder::new(SslMethod::tls_client()),
     )?;
     match security {
         Security::Plain | Security::Anonymous => {
@@ -125,10 +146,7 @@ pub fn acceptor(security: &Security) -> Result<SslAcceptor, TlsSetupError> {
     Ok(b.build())
 }
 
-fn load_own(
-    b: &mut openssl::ssl::SslContextBuilder,
-    files: &CertFiles,
-) -> Result<(), TlsSetupError> {
+fn load_own(b: &mut SslContextBuilder, files: &CertFiles) -> Result<(), TlsSetupError> {
     if let Some(cert) = &files.cert {
         ctx(
             &format!("certificate {}", cert.display()),
