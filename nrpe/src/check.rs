@@ -218,13 +218,30 @@ impl CheckNrpe {
                     ),
                 }
             }
-            Err(ClientError::Handshake { addr, reason }) => stdout(
+            Err(ClientError::Handshake {
+                addr,
+                reason,
+                ssl_error: 5,
+            }) => stdout(
                 self.timeout_state,
                 format!(
                     "CHECK_NRPE: Error - Could not connect to {}: {}\n",
                     addr.ip(),
                     reason
                 ),
+            ),
+            Err(ClientError::Handshake {
+                addr, ssl_error, ..
+            }) => stdout(
+                self.timeout_state,
+                format!(
+                    "CHECK_NRPE: (ssl_err != 5) Error - Could not complete SSL handshake with {}: {ssl_error}\n",
+                    addr.ip(),
+                ),
+            ),
+            Err(ClientError::Send(_)) => stdout(
+                3,
+                "CHECK_NRPE: Error sending query to host.\n".to_string(),
             ),
             // check_nrpe says this on stderr and exits 1 (WARNING).
             Err(ClientError::Resolve { host, source }) => Report {

@@ -103,8 +103,11 @@ pub enum ClientError {
     Handshake {
         /// The peer.
         addr: SocketAddr,
-        /// OpenSSL's reason.
+        /// OpenSSL's reason (the OS's, when the socket failed).
         reason: String,
+        /// OpenSSL's `SSL_get_error` code: 5 (`SSL_ERROR_SYSCALL`) when
+        /// the socket failed, 1 (`SSL_ERROR_SSL`) for a protocol failure.
+        ssl_error: i32,
     },
     /// The whole exchange took longer than the timeout.
     #[error("timeout after {0:?}")]
@@ -217,20 +220,24 @@ async fn exchange(
     match connector {
         None => talk(tcp, &query).await,
         Some(connector) => {
-            let handshake = |e: &dyn std::fmt::Display| ClientError::Handshake {
+            let handshake = |e: &dyn std::fmt::Display, ssl_error| ClientError::Handshake {
                 addr,
                 reason: e.to_string(),
+                ssl_error,
             };
+            let protocol = openssl::ssl::ErrorCode::SSL.as_raw();
             // No SNI and no host name check: NRPE peers are addressed by
             // IP and their certificates checked against the CA only.
-            let ssl = openssl::ssl::Ssl::new(connector).map_err(|e| handshake(&e))?;
-            let mut stream = tokio_openssl::SslStream::new(ssl, tcp).map_err(|e| handshake(&e))?;
+            let ssl = openssl::ssl::Ssl::new(connector).map_err(|e| handshake(&e, protocol))?;
+            let mut stream =
+                tokio_openssl::SslStream::new(ssl, tcp).map_err(|e| handshake(&e, protocol))?;
             if let Err(e) = Pin::new(&mut stream).connect().await {
+                let code = e.code().as_raw();
                 // A daemon refusing us just resets the connection; say that
                 // rather than OpenSSL's generic syscall failure.
                 return Err(match e.io_error() {
-                    Some(io) => handshake(&os_message(io)),
-                    None => handshake(&e),
+                    Some(io) => handshake(&os_message(io), code),
+                    None => handshake(&e, code),
                 });
             }
             talk(stream, &query).await

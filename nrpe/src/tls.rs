@@ -87,11 +87,9 @@ fn build_connector(security: &Security) -> Result<SslContext, TlsSetupError> {
     )?;
     match security {
         Security::Plain | Security::Anonymous => {
+            // TLS 1.3 stays offered (as check_nrpe does): a daemon with a
+            // certificate picks it, an anonymous one picks TLS 1.2 ADH.
             ctx("cipher list", b.set_cipher_list(ANON_CIPHERS))?;
-            ctx(
-                "protocol",
-                b.set_max_proto_version(Some(SslVersion::TLS1_2)),
-            )?;
             b.set_verify(SslVerifyMode::NONE);
         }
         Security::Certificates(files) => {

@@ -2,7 +2,7 @@
 //! nrpe daemon: every case is run with the real check_nrpe too, and both
 //! must print and exit the same, besides what each case expects.
 
-use crate::support::{check_nrpe_unbroken, free_port, ours, Daemon, Run, Setup};
+use crate::support::{check_nrpe_unbroken, free_port, ours, Certs, Daemon, Run, Setup};
 use vedette_nrpe::client::{query, ClientError, Options, Versions};
 use vedette_nrpe::packet::Version;
 use vedette_nrpe::tls::Security;
@@ -170,4 +170,27 @@ async fn answers_v4_and_v2_never_v3() {
         ..Options::default()
     };
     assert!(query("127.0.0.1", d.port, "ok", &plain).await.is_err());
+}
+
+#[test]
+fn certificates_both_ways() {
+    let certs = Certs::new();
+    let d = Daemon::debian(&Setup {
+        certs: Some(&certs),
+        ..Setup::default()
+    });
+    let (cert, key, ca) = (
+        certs.path("client.pem"),
+        certs.path("client.key"),
+        certs.path("ca.pem"),
+    );
+    let r = same(d.port, &["-c", "crit", "-C", &cert, "-K", &key, "-A", &ca]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, CRIT_OUT));
+    // Without a client certificate the daemon hangs up; the message races
+    // with the hang-up in check_nrpe itself, the state does not.
+    let (mine, theirs) = (
+        ours(d.port, &["-c", "crit"]),
+        check_nrpe_unbroken(d.port, &["-c", "crit"]),
+    );
+    assert_eq!((mine.code, theirs.code), (3, 3), "{mine:?} {theirs:?}");
 }

@@ -4,10 +4,9 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{commands, TempDir};
+use crate::support::{commands, Certs, TempDir};
 use vedette_nrpe::client::{query, ClientError, Options, Versions};
 use vedette_nrpe::packet::{self, Kind, Packet, Version};
 use vedette_nrpe::server::config::Config;
@@ -87,63 +86,8 @@ async fn long_output_is_cut_to_the_version_s_buffer() {
 #[tokio::test]
 async fn certificates_verified_both_ways() {
     let dir = TempDir::new("certs");
-    let p = |n: &str| dir.path().join(n);
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .expect("openssl CLI (Debian package openssl)");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=test-ca",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    for name in ["server", "client"] {
-        openssl(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-        ]);
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            &format!("{name}.pem"),
-        ]);
-    }
+    let certs = Certs::new();
+    let p = |n: &str| std::path::PathBuf::from(certs.path(n));
     let server = Security::Certificates(CertFiles {
         cert: Some(p("server.pem")),
         key: Some(p("server.key")),

@@ -2,7 +2,7 @@
 //! Debian daemon, and, where the two daemons should agree, the same answers
 //! from both.
 
-use crate::support::{check_nrpe, check_nrpe_unbroken, Daemon, Run, Setup};
+use crate::support::{check_nrpe, check_nrpe_unbroken, Certs, Daemon, Run, Setup};
 
 const OK_OUT: &str = "OK - all fine|load=0.5;1;2 \n";
 const UNDERFLOW: &str =
@@ -133,5 +133,32 @@ fn hosts_not_allowed_are_refused_like_nrpe_does() {
         assert_eq!(mine.code, theirs.code, "tls={tls}: {mine:?} vs {theirs:?}");
         assert_eq!(mine.code, if tls { 2 } else { 3 }, "{mine:?}");
         assert!(mine.stdout.starts_with("CHECK_NRPE: "), "{mine:?}");
+    }
+}
+
+#[test]
+fn certificates_checked_like_nrpe_does() {
+    let certs = Certs::new();
+    let setup = Setup {
+        certs: Some(&certs),
+        ..Setup::default()
+    };
+    let ours = Daemon::ours(&setup);
+    let debian = Daemon::debian(&setup);
+    let (cert, key, ca) = (
+        certs.path("client.pem"),
+        certs.path("client.key"),
+        certs.path("ca.pem"),
+    );
+    let with_cert = ["-c", "crit", "-C", &cert, "-K", &key, "-A", &ca];
+    let mine = check_nrpe(ours.port, &with_cert);
+    expect(&mine, 2, "CRITICAL - disk full\nsecond line\n");
+    assert_eq!(mine, check_nrpe(debian.port, &with_cert));
+    // No client certificate, or a server certificate from another CA.
+    for args in [&["-c", "crit"][..], &["-c", "crit", "-A", &cert]] {
+        let mine = check_nrpe_unbroken(ours.port, args);
+        let theirs = check_nrpe_unbroken(debian.port, args);
+        assert_ne!(mine.code, 0, "{mine:?}");
+        assert_eq!(mine.code, theirs.code, "{args:?}: {mine:?} vs {theirs:?}");
     }
 }

@@ -92,6 +92,9 @@ pub struct Setup<'a> {
     pub arguments: bool,
     pub allowed: &'a str,
     pub command_timeout: u32,
+    /// Certificate mode: the server's certificate, and client
+    /// certificates signed by the CA required.
+    pub certs: Option<&'a Certs>,
 }
 
 impl Default for Setup<'_> {
@@ -101,7 +104,102 @@ impl Default for Setup<'_> {
             arguments: false,
             allowed: "127.0.0.1",
             command_timeout: 2,
+            certs: None,
         }
+    }
+}
+
+/// A test CA with a server and a client certificate, made by the openssl
+/// CLI (Debian package openssl), world-readable for the daemon's `nobody`.
+pub struct Certs {
+    dir: TempDir,
+}
+
+impl Certs {
+    pub fn new() -> Certs {
+        let dir = TempDir::new("certs");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl CLI: install the Debian package openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        for name in ["server", "client"] {
+            let (key, csr, pem) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.pem"),
+            );
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ]);
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &pem,
+            ]);
+        }
+        for f in std::fs::read_dir(dir.path())
+            .expect("read certs dir")
+            .flatten()
+        {
+            set_mode(&f.path(), 0o644);
+        }
+        Certs { dir }
+    }
+
+    /// The path of `name` (`ca.pem`, `server.key`, `client.pem`, …).
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn config(&self) -> String {
+        format!(
+            "ssl_cert_file={}\nssl_privatekey_file={}\nssl_cacert_file={}\nssl_client_certs=2\n",
+            self.path("server.pem"),
+            self.path("server.key"),
+            self.path("ca.pem")
+        )
     }
 }
 
@@ -123,8 +221,9 @@ impl Daemon {
             "pid_file={dir}/nrpe.pid\nlog_file={dir}/nrpe.log\ndebug=1\nserver_port={port}\n\
              server_address=127.0.0.1\nnrpe_user=nobody\nnrpe_group=nogroup\n\
              allowed_hosts={allowed}\ndont_blame_nrpe={args}\ncommand_timeout={ct}\n\
-             connection_timeout=10\n{commands}",
+             connection_timeout=10\n{certs}{commands}",
             dir = dir.path().display(),
+            certs = setup.certs.map(Certs::config).unwrap_or_default(),
             allowed = setup.allowed,
             args = u8::from(setup.arguments),
             ct = setup.command_timeout,
@@ -148,7 +247,8 @@ impl Daemon {
         let cfg = format!(
             "server_port={port}\nserver_address=127.0.0.1\nallowed_hosts={allowed}\n\
              dont_blame_nrpe={args}\ncommand_timeout={ct}\nconnection_timeout=10\n\
-             pid_file=/ignored\nnrpe_user=nobody\n{commands}",
+             pid_file=/ignored\nnrpe_user=nobody\n{certs}{commands}",
+            certs = setup.certs.map(Certs::config).unwrap_or_default(),
             allowed = setup.allowed,
             args = u8::from(setup.arguments),
             ct = setup.command_timeout,
