@@ -89,6 +89,18 @@ fn serve(args: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(vedette_nrpe::server::run(config, a.no_ssl))?;
+    runtime.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+        // On a signal the runtime is dropped with its tasks, which kills
+        // the commands still running (kill_on_drop).
+        tokio::select! {
+            r = vedette_nrpe::server::run(config, a.no_ssl) => r.map_err(anyhow::Error::from),
+            _ = term.recv() => Ok(()),
+            _ = int.recv() => Ok(()),
+        }
+    })?;
+    tracing::info!("Stopped");
     Ok(())
 }

@@ -5,5 +5,6 @@
 
 mod client_to_debian;
 mod protocol;
+mod serve_cli;
 mod server_from_check_nrpe;
 mod support;

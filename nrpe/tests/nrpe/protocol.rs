@@ -205,3 +205,30 @@ async fn hostile_clients_get_closed_and_the_server_keeps_serving() {
     });
     check.await.unwrap();
 }
+
+#[tokio::test]
+async fn max_commands_queues_the_rest() {
+    let dir = TempDir::new("cap");
+    let nap = dir.script("nap.sh", "sleep 1; echo done");
+    let security = Security::Plain;
+    let addr = start(&dir, &security, |c| {
+        c.max_commands = 1;
+        c.commands.insert("nap".into(), nap.display().to_string());
+    })
+    .await;
+    let started = Instant::now();
+    let opts = options(&security, Version::V4);
+    let (a, b) = tokio::join!(
+        query("127.0.0.1", addr.port(), "nap", &opts),
+        query("127.0.0.1", addr.port(), "nap", &opts)
+    );
+    assert_eq!(
+        (a.unwrap().text, b.unwrap().text),
+        ("done".into(), "done".into())
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -205,7 +205,7 @@ impl Certs {
 
 /// A running daemon (Debian's or ours), killed by PID on drop.
 pub struct Daemon {
-    child: Child,
+    pub child: Child,
     pub port: u16,
     pub log: PathBuf,
     _dir: TempDir,
