@@ -270,3 +270,62 @@ fn nrpe_queries_to_one_host_are_bounded_per_shard() {
     );
     assert!(started.elapsed() >= Duration::from_millis(3 * 300 - 50));
 }
+
+/// End to end: `vedette run` with check_nrpe services runs them natively
+/// on its shards against the real daemon.
+#[test]
+fn daemon_runs_check_nrpe_natively() {
+    use crate::support::{wait_for, Daemon};
+    let nrpe = NrpeDaemon::start(true, "127.0.0.1");
+    let dir = TempDir::new("nrpe-daemon");
+    let cfg = dir.path().join("vedette.toml");
+    let config = format!(
+        r#"
+[engine]
+shards = 2
+
+[commands.check_nrpe]
+line = "{CHECK_NRPE} -H $HOSTADDRESS$ -p {port} -c $ARG1$"
+
+[hosts.local]
+address = "127.0.0.1"
+
+[[services]]
+host = "local"
+name = "ok"
+check = "check_nrpe!ok"
+check_interval = "1s"
+
+[[services]]
+host = "local"
+name = "crit"
+check = "check_nrpe!crit"
+check_interval = "1s"
+"#,
+        port = nrpe.port
+    );
+    std::fs::write(&cfg, config).expect("config");
+    let d = Daemon::start_on(&cfg, dir.path(), free_port());
+    for (name, state, output) in [
+        ("ok", "OK", "OK - load fine"),
+        ("crit", "CRITICAL", "CRITICAL - disk full"),
+    ] {
+        let s = wait_for(15, "nrpe services checked", || {
+            let all = d.get("/v1/services?host=local");
+            let s = all
+                .as_array()
+                .and_then(|a| a.iter().find(|s| s["name"] == name).cloned())?;
+            (s["checked"] == true).then_some(s)
+        });
+        assert_eq!(
+            (
+                s["state"].as_str(),
+                s["probe"].as_str(),
+                s["output"].as_str()
+            ),
+            (Some(state), Some("nrpe"), Some(output)),
+            "{name}: {s}\n{}",
+            d.log_text()
+        );
+    }
+}
