@@ -76,7 +76,7 @@ pub struct Response {
 }
 
 /// Why a query got no answer. `Connect`, `Handshake` and `Timeout` are
-/// about the target; `Setup` and `Query` about us.
+/// about the target; `Setup`, `Internal` and `Query` about us.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The host name did not resolve.
@@ -124,6 +124,9 @@ pub enum ClientError {
     /// Our TLS context could not be built.
     #[error(transparent)]
     Setup(#[from] TlsSetupError),
+    /// A failure inside the client itself (a task that did not finish).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The query does not fit a packet.
     #[error("query: {0}")]
     Query(#[source] PacketError),
@@ -166,7 +169,16 @@ async fn query_inner(
     let addr = resolve(host, port).await?;
     let connector = match &options.security {
         Security::Plain => None,
-        s => Some(tls::connector(s)?),
+        Security::Anonymous => Some(tls::connector(&Security::Anonymous)?),
+        // Reading PEM files is blocking I/O: off the caller's thread (an
+        // engine shard runs many checks on one).
+        certs @ Security::Certificates(_) => {
+            let certs = certs.clone();
+            let built = tokio::task::spawn_blocking(move || tls::connector(&certs))
+                .await
+                .map_err(|e| ClientError::Internal(format!("TLS setup task: {e}")))?;
+            Some(built?)
+        }
     };
     let first = options.versions.first;
     let r = exchange(addr, connector.as_ref(), first, line).await;
