@@ -8,7 +8,7 @@
 //! ([`build_explained`](crate::probes::build_explained)).
 
 use crate::probes::exec::argv::{self, ShellNeeded};
-use crate::probes::{dns, dummy, http, icmp, snmp, tcp, Probe};
+use crate::probes::{dns, dummy, http, icmp, nrpe, snmp, tcp, Probe};
 
 /// Why a command line runs as a forked plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +67,7 @@ pub fn compile(line: &str) -> Result<Probe, NotNative> {
         "check_icmp" => Ok(Probe::Icmp(Box::new(icmp::config::parse_icmp(args)?))),
         "check_http" => Ok(Probe::Http(Box::new(http::config::parse(args)?))),
         "check_snmp" => Ok(Probe::Snmp(Box::new(snmp::config::parse(args)?))),
+        "check_nrpe" => Ok(Probe::Nrpe(Box::new(nrpe::config::parse(args)?))),
         "check_dummy" => {
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             dummy::Dummy::from_argv(&argv)
@@ -153,6 +154,11 @@ mod tests {
                 "check_snmp -H 127.0.0.1 -o sysUpTime.0",
                 Err("value 'sysUpTime.0' of '-o' not reproduced natively"),
             ),
+            (
+                "/usr/lib/nagios/plugins/check_nrpe -H 10.0.0.1 -c check_load -a 1 2",
+                Ok("nrpe"),
+            ),
+            ("check_nrpe -H h -d 1", Err("flag '-d' not understood")),
             (
                 "check_tcp -H h -p 22 | cat",
                 Err("needs a shell: shell metacharacter '|'"),

@@ -18,6 +18,7 @@ pub mod exec;
 pub(crate) mod getopt;
 pub mod http;
 pub mod icmp;
+pub mod nrpe;
 pub mod snmp;
 pub mod tcp;
 pub mod tls_common;
@@ -45,13 +46,15 @@ pub enum Probe {
     Http(Box<http::HttpProbe>),
     /// Native `check_snmp`.
     Snmp(Box<snmp::SnmpProbe>),
+    /// Native `check_nrpe`.
+    Nrpe(Box<nrpe::NrpeProbe>),
     /// A forked plugin.
     Exec(exec::Exec),
 }
 
 impl Probe {
     /// The probe's name as the API reports it (`dummy`, `tcp`, `dns`,
-    /// `icmp`, `http`, `snmp`, `exec`).
+    /// `icmp`, `http`, `snmp`, `nrpe`, `exec`).
     pub fn name(&self) -> &'static str {
         match self {
             Probe::Dummy(_) => "dummy",
@@ -60,6 +63,7 @@ impl Probe {
             Probe::Icmp(_) => "icmp",
             Probe::Http(_) => "http",
             Probe::Snmp(_) => "snmp",
+            Probe::Nrpe(_) => "nrpe",
             Probe::Exec(_) => "exec",
         }
     }
@@ -74,6 +78,7 @@ impl Probe {
             | Probe::Icmp(_)
             | Probe::Http(_)
             | Probe::Snmp(_)
+            | Probe::Nrpe(_)
             | Probe::Exec(_) => None,
         }
     }
@@ -88,6 +93,7 @@ impl Probe {
             Probe::Icmp(i) => Probe::Icmp(Box::new(i.with_check_timeout(timeout))),
             Probe::Http(h) => Probe::Http(Box::new(h.with_check_timeout(timeout))),
             Probe::Snmp(s) => Probe::Snmp(Box::new(s.with_check_timeout(timeout))),
+            Probe::Nrpe(n) => Probe::Nrpe(Box::new(n.with_check_timeout(timeout))),
             Probe::Dummy(_) | Probe::Exec(_) => self,
         }
     }
@@ -102,6 +108,7 @@ impl Probe {
             Probe::Icmp(i) => i.run(ctx).await,
             Probe::Http(h) => h.run(ctx).await,
             Probe::Snmp(s) => s.run(ctx).await,
+            Probe::Nrpe(n) => n.run(ctx).await,
             Probe::Exec(e) => e.run(ctx).await,
         }
     }
@@ -127,6 +134,8 @@ pub struct ProbeContext {
     pub http_pool: Option<Arc<http::pool::Pool>>,
     /// The shard's SNMP socket and clients, opened by the first SNMP check.
     pub snmp: Arc<snmp::session::SnmpSessions>,
+    /// Per-host slots bounding this shard's NRPE queries to one host.
+    pub nrpe_hosts: Arc<nrpe::slots::HostSlots>,
 }
 
 impl ProbeContext {
@@ -144,6 +153,7 @@ impl ProbeContext {
             icmp: Arc::default(),
             http_pool: settings.http_keepalive.then(Arc::default),
             snmp: Arc::default(),
+            nrpe_hosts: Arc::default(),
         }
     }
 }

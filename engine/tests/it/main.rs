@@ -7,6 +7,7 @@ mod probes_dns;
 mod probes_exec;
 mod probes_http;
 mod probes_icmp;
+mod probes_nrpe;
 mod probes_snmp;
 mod probes_tcp;
 mod probes_tcp_tls;

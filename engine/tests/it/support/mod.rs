@@ -6,8 +6,8 @@ pub mod dnsmasq;
 pub mod netns;
 pub mod nginx;
 pub mod probes;
-pub mod tcp_fixtures;
 pub mod snmpd;
+pub mod tcp_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
