@@ -2,9 +2,7 @@
 //! a client that checks no certificate chain (as `np_net_ssl_init` does not)
 //! and the certificate lifetime verdict of `np_net_ssl_check_cert`.
 //!
-//! The `tcp` probe uses these. The `http` probe has the same two in its
-//! private `http::tls` (written first, and not reachable from here); the
-//! two are meant to become one, this one.
+//! The `tcp` (`-S`, `-D`) and `http` (`-S`, `-C`) probes both use these.
 //!
 //! The lifetime strings, from the plugins run against `openssl s_server`
 //! (the date is `strftime("%c %z")` in GMT, C locale):

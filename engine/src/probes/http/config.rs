@@ -130,7 +130,7 @@ pub fn parse(args: &[String]) -> Result<HttpProbe, NotNative> {
             "ssl" => probe.ssl = true,
             "sni" => probe.sni = true,
             "certificate" => {
-                probe.cert_days = Some(cert_days(value).ok_or_else(bad)?);
+                probe.cert_days = Some(CertDays::parse(value).ok_or_else(bad)?);
                 probe.ssl = true;
             }
             "expect" => probe.expect = Some(value.into()),
@@ -228,21 +228,6 @@ fn page_size(value: &str) -> Option<PageSize> {
             max: 0,
         },
     })
-}
-
-/// `-C WARN[,CRIT]`: whole days; CRIT defaults to 0.
-fn cert_days(value: &str) -> Option<CertDays> {
-    let days = |s: &str| -> Option<i64> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok().filter(|&d| d <= i64::from(i32::MAX))
-    };
-    let (warn, crit) = match value.split_once(',') {
-        Some((w, c)) => (days(w)?, days(c)?),
-        None => (days(value)?, 0),
-    };
-    Some(CertDays { warn, crit })
 }
 
 /// `-f`: the exact words the plugin compares (`sticky*` left to it).

@@ -35,7 +35,6 @@ pub mod pool;
 mod redirect;
 mod request;
 mod response;
-pub mod tls;
 mod wire;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -43,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
 use crate::probes::tcp::Family;
-use crate::probes::ProbeContext;
+use crate::probes::{tls_common, ProbeContext};
 use crate::threshold::Perf;
 
 use check::{PageSize, Pattern};
@@ -51,14 +50,7 @@ use pool::Pool;
 use redirect::{redirect, Hop};
 use wire::{Conn, End, Failed, Target};
 
-/// `-C WARN[,CRIT]`: days a certificate must still be valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CertDays {
-    /// WARNING at or below this many days.
-    pub warn: i64,
-    /// CRITICAL at or below this many days.
-    pub crit: i64,
-}
+pub use crate::probes::tls_common::CertDays;
 
 /// What `-f` does with a 3xx answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,14 +283,11 @@ impl HttpProbe {
 
 /// The `-C` check on the connection's certificate, the only check then.
 fn cert_verdict(conn: &Conn, days: CertDays) -> Failed {
-    let Some(cert) = conn.peer_certificate() else {
-        let text = "CRITICAL - Cannot retrieve server certificate.".to_string();
-        return (Status::Critical, text);
-    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    tls::check_expiry(cert, days, now)
+    let der = conn.peer_certificate().map(|c| c.as_ref());
+    tls_common::check_expiry(der, days, now)
 }
 
 /// The three-digit code after the first space, or the plugin's verdict.

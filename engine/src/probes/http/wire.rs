@@ -19,7 +19,7 @@ use crate::check::Status;
 use crate::probes::tcp::Family;
 
 use super::framing::{Framing, Progress};
-use super::tls;
+use crate::probes::tls_common as tls;
 
 /// How much of a response is kept for the status, header and `-s`
 /// checks. Pages past 1 MiB are still read and counted, not stored.
