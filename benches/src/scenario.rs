@@ -25,6 +25,9 @@ pub struct Measured {
     pub rss_per_check: f64,
     /// Lateness p50, p99, p999, max (ms), last minute.
     pub lateness_ms: [f64; 4],
+    /// Results in the measured window by probe name and state (OK,
+    /// WARNING, CRITICAL, UNKNOWN): a rate of failures is no benchmark.
+    pub results: Vec<(&'static str, [u64; 4])>,
 }
 
 /// A scratch directory for generated configs and the state dir.
@@ -36,15 +39,19 @@ pub fn scratch(tag: &str) -> anyhow::Result<PathBuf> {
 
 /// Writes a config of `checks` services spread 30 per host, all running
 /// `line`, attached through one host group so the file stays small.
-pub fn write_config(dir: &Path, load: &Load, line: &str) -> anyhow::Result<PathBuf> {
+/// `engine` holds extra `[engine]` settings (`native_probes = false`).
+pub fn write_config(
+    dir: &Path,
+    load: &Load,
+    line: &str,
+    engine: &[&str],
+) -> anyhow::Result<PathBuf> {
     use std::fmt::Write;
     let per_host = 30;
     let hosts = load.checks.div_ceil(per_host);
     let mut t = String::with_capacity(hosts * 40 + 4096);
     let interval = load.interval.as_secs_f64();
-    if let Some(n) = load.shards {
-        writeln!(t, "[engine]\nshards = {n}")?;
-    }
+    write_engine(&mut t, load, engine)?;
     writeln!(t, "[commands.c]\nline = \"{line}\"")?;
     writeln!(t, "[hostgroups.all]\n[hostgroups.rest]")?;
     // Full hosts get every service; the last host only what is left.
@@ -76,12 +83,25 @@ pub fn write_config(dir: &Path, load: &Load, line: &str) -> anyhow::Result<PathB
     Ok(path)
 }
 
+/// Writes the `[engine]` table: the shard count and `extra` settings.
+pub fn write_engine(t: &mut String, load: &Load, extra: &[&str]) -> std::fmt::Result {
+    use std::fmt::Write;
+    writeln!(t, "[engine]")?;
+    if let Some(n) = load.shards {
+        writeln!(t, "shards = {n}")?;
+    }
+    for e in extra {
+        writeln!(t, "{e}")?;
+    }
+    Ok(())
+}
+
 /// Loads `config`, runs the engine through one interval of warm-up and then
 /// `load.duration`, and measures.
 pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<Measured> {
     let rss0 = rss_bytes();
     let t0 = Instant::now();
-    let model = vedette::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let model = vedette::config::load(config).map_err(|e| anyhow::anyhow!("config: {e}"))?;
     let load_s = t0.elapsed().as_secs_f64();
     let checks = model.services.len();
     let engine = Engine::start(model, config, state_dir)?;
@@ -93,7 +113,7 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
     std::thread::sleep(load.interval + Duration::from_secs(2));
     engine.reset_windows();
     let rss = rss.max(rss_bytes().saturating_sub(rss0));
-    let done0 = executed(&engine);
+    let results0 = engine.figures().executed;
     let cpu0 = total_cpu();
     let w0 = Instant::now();
     if load.reload {
@@ -115,8 +135,9 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
     }
     let wall = w0.elapsed().as_secs_f64();
     let cpu1 = total_cpu();
-    let done = executed(&engine) - done0;
     let f = engine.figures();
+    let results = delta(&f.executed, &results0);
+    let done: u64 = results.iter().map(|(_, c)| c.iter().sum::<u64>()).sum();
     let h = &f.lateness;
     let ms = |us: u64| us as f64 / 1000.0;
     let m = Measured {
@@ -132,6 +153,7 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
             ms(h.value_at_quantile(0.999)),
             ms(h.max()),
         ],
+        results,
     };
     engine.stop();
     Ok(m)
@@ -143,13 +165,20 @@ fn total_cpu() -> f64 {
     own + children
 }
 
-fn executed(engine: &Engine) -> u64 {
-    engine
-        .figures()
-        .executed
-        .iter()
-        .map(|(_, c)| c.iter().sum::<u64>())
-        .sum()
+/// Results by probe and state between two cumulative snapshots.
+fn delta(
+    now: &[(&'static str, [u64; 4])],
+    before: &[(&'static str, [u64; 4])],
+) -> Vec<(&'static str, [u64; 4])> {
+    now.iter()
+        .map(|(probe, c)| {
+            let b = before
+                .iter()
+                .find(|(p, _)| p == probe)
+                .map_or([0; 4], |(_, b)| *b);
+            (*probe, std::array::from_fn(|i| c[i].saturating_sub(b[i])))
+        })
+        .collect()
 }
 
 /// Prints one result line.
@@ -172,12 +201,18 @@ pub fn report(name: &str, load: &Load, m: &Measured) {
         m.cpu_per_1000,
         m.rss_per_check
     );
+    for (probe, c) in &m.results {
+        println!(
+            "  results by {probe}: ok={} warning={} critical={} unknown={}",
+            c[0], c[1], c[2], c[3]
+        );
+    }
 }
 
 /// `scheduler`: dummy checks.
 pub fn scheduler(load: &Load) -> anyhow::Result<()> {
     let dir = scratch("scheduler")?;
-    let cfg = write_config(&dir, load, "check_dummy 0 ok")?;
+    let cfg = write_config(&dir, load, "check_dummy 0 ok", &[])?;
     let m = measure(&cfg, &dir, load)?;
     report("scheduler/dummy", load, &m);
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,45 @@
+//! UDP floor (DNS, SNMP): one connected socket per thread keeps
+//! [`WINDOW`] prebuilt requests in flight; every answer sends the next.
+//! A quiet spell (a dropped datagram) refills the whole window.
+
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// Requests in flight per thread.
+pub const WINDOW: usize = 64;
+
+/// How long without an answer before the window counts as lost.
+const QUIET: Duration = Duration::from_millis(20);
+
+/// Runs until `deadline`; returns the answers received.
+pub fn run(addr: SocketAddr, request: &[u8], deadline: Instant) -> anyhow::Result<u64> {
+    let local: SocketAddr = if addr.is_ipv4() {
+        "127.0.0.1:0".parse()?
+    } else {
+        "[::1]:0".parse()?
+    };
+    let s = UdpSocket::bind(local)?;
+    s.connect(addr)?;
+    s.set_read_timeout(Some(QUIET))?;
+    let mut buf = [0u8; 2048];
+    let mut n = 0u64;
+    let fill = |s: &UdpSocket| {
+        for _ in 0..WINDOW {
+            let _ = s.send(request);
+        }
+    };
+    fill(&s);
+    while Instant::now() < deadline {
+        match s.recv(&mut buf) {
+            Ok(_) => {
+                n += 1;
+                let _ = s.send(request);
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => fill(&s),
+            // ECONNREFUSED from an earlier send: the peer is gone.
+            Err(e) => anyhow::bail!("UDP floor against {addr}: {e}"),
+        }
+    }
+    Ok(n)
+}
