@@ -93,6 +93,7 @@ fn raise_nofile() {
 
 fn main() -> anyhow::Result<()> {
     raise_nofile();
+    proc_stat::init();
     match Cli::parse().command {
         Command::Scheduler(load) => scenario::scheduler(&load),
         Command::Probe(args) => probe::run(&args),

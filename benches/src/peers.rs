@@ -8,6 +8,7 @@
 //! counted as the engine's.
 
 use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -104,6 +105,22 @@ fn stderr_log(dir: &Path) -> anyhow::Result<Stdio> {
     Ok(std::fs::File::create(dir.join("stderr.log"))?.into())
 }
 
+/// Makes the kernel kill the child when this process dies, even by a
+/// signal or an abort that skips [`Daemon`]'s drop: no peer outlives its
+/// bench.
+fn die_with_us(cmd: &mut Command) -> &mut Command {
+    // SAFETY: prctl(2) is async-signal-safe and touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        })
+    }
+}
+
 fn tcp_accepts(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
@@ -111,7 +128,7 @@ fn tcp_accepts(addr: SocketAddr) -> bool {
 /// The accept-and-close listener: this binary's hidden `listen` command.
 pub fn tcp_listener() -> anyhow::Result<Daemon> {
     let port = free_port()?;
-    let child = Command::new(std::env::current_exe()?)
+    let child = die_with_us(&mut Command::new(std::env::current_exe()?))
         .args(["listen", "--addr", &format!("{PEER_ADDR}:{port}")])
         .spawn()
         .context("start the listener child")?;
@@ -164,7 +181,7 @@ http {{
     );
     let conf_path = dir.join("nginx.conf");
     std::fs::write(&conf_path, conf)?;
-    let child = Command::new(bin)
+    let child = die_with_us(&mut Command::new(bin))
         .arg("-p")
         .arg(&dir)
         .arg("-c")
@@ -188,7 +205,7 @@ pub fn dnsmasq() -> anyhow::Result<Daemon> {
     let bin = "/usr/sbin/dnsmasq";
     need(bin, "dnsmasq-base")?;
     let dir = scratch_dir("dnsmasq")?;
-    let child = Command::new(bin)
+    let child = die_with_us(&mut Command::new(bin))
         .args([
             "--no-daemon",
             "--no-resolv",
@@ -213,7 +230,7 @@ pub fn dnsmasq() -> anyhow::Result<Daemon> {
         child,
         dir: Some(dir),
     };
-    let query = crate::wire::dns_query(DNS_NAME);
+    let query = crate::wire::dns_query(DNS_NAME, crate::wire::DNS_A);
     d.wait("dnsmasq (is 127.54.0.1:53 taken?)", |a| {
         udp_answers(a, &query)
     })?;
@@ -233,7 +250,7 @@ pub fn snmpd() -> anyhow::Result<Daemon> {
         &conf,
         format!("rocommunity {SNMP_COMMUNITY} 127.0.0.0/8\nsysDescr Vedette bench snmpd\n"),
     )?;
-    let child = Command::new(bin)
+    let child = die_with_us(&mut Command::new(bin))
         .args(["-f", "-Le", "-C", "-c"])
         .arg(&conf)
         .arg("-p")

@@ -17,6 +17,9 @@ pub struct Measured {
     pub load_s: f64,
     /// Results applied per second over the measured window.
     pub rate: f64,
+    /// OK results per second: a check that failed (engine error, timeout,
+    /// late reply) is not throughput.
+    pub ok_rate: f64,
     /// Engine CPU seconds (with forked plugins) per 1,000 checks.
     pub cpu_per_1000: f64,
     /// Engine CPU as a share of one core.
@@ -144,6 +147,7 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
         checks,
         load_s,
         rate: done as f64 / wall,
+        ok_rate: results.iter().map(|(_, c)| c[0]).sum::<u64>() as f64 / wall,
         cpu_per_1000: (cpu1 - cpu0) / (done.max(1) as f64) * 1000.0,
         cpu_share: (cpu1 - cpu0) / wall,
         rss_per_check: rss as f64 / checks.max(1) as f64,
@@ -186,13 +190,14 @@ pub fn report(name: &str, load: &Load, m: &Measured) {
     let target = m.checks as f64 / load.interval.as_secs_f64();
     println!(
         "{name}: checks={} interval={:?} load={:.3}s target={:.0}/s achieved={:.0}/s \
-         lateness_ms p50={:.3} p99={:.3} p999={:.3} max={:.3} \
+ok={:.0}/s lateness_ms p50={:.3} p99={:.3} p999={:.3} max={:.3} \
          cpu={:.1}% of a core, {:.4} cpu-s/1000 checks, rss={:.0} B/check",
         m.checks,
         load.interval,
         m.load_s,
         target,
         m.rate,
+        m.ok_rate,
         m.lateness_ms[0],
         m.lateness_ms[1],
         m.lateness_ms[2],

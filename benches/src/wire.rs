@@ -2,15 +2,22 @@
 //! SNMP v2c GET, hand-encoded (the floor sends the same bytes over and
 //! over, so it needs no codec).
 
-/// A DNS query (id 0, recursion desired) for the A record of `name`.
-pub fn dns_query(name: &str) -> Vec<u8> {
+/// DNS record type A.
+pub const DNS_A: u16 = 1;
+/// DNS record type AAAA.
+pub const DNS_AAAA: u16 = 28;
+
+/// A DNS query (id 0, recursion desired) for the `qtype` records of `name`.
+pub fn dns_query(name: &str, qtype: u16) -> Vec<u8> {
     let mut q = vec![0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
     for label in name.split('.').filter(|l| !l.is_empty()) {
         // Labels here are our own short constants; DNS caps them at 63.
         q.push(label.len().min(63) as u8);
         q.extend_from_slice(&label.as_bytes()[..label.len().min(63)]);
     }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
     q
 }
 
@@ -103,7 +110,8 @@ mod tests {
 
     #[test]
     fn dns_query_spells_the_labels() {
-        let q = dns_query("a.bc");
+        let q = dns_query("a.bc", DNS_A);
         assert_eq!(&q[12..], b"\x01a\x02bc\x00\x00\x01\x00\x01");
+        assert_eq!(dns_query("a", DNS_AAAA)[15..], [0, 28, 0, 1]);
     }
 }

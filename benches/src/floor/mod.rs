@@ -27,12 +27,13 @@ pub enum Floor {
     HttpKeepAlive(SocketAddr),
     /// Echo request / reply on a raw ICMP socket.
     Icmp(Ipv4Addr),
-    /// One prebuilt UDP request, answered by the peer.
+    /// Prebuilt UDP requests, each answered by the peer; one round trip
+    /// is all of them (check_dns asks A and AAAA).
     Udp {
         /// The peer.
         addr: SocketAddr,
-        /// The request's bytes.
-        request: Vec<u8>,
+        /// The requests of one round trip.
+        requests: Vec<Vec<u8>>,
     },
 }
 
@@ -64,8 +65,9 @@ impl Floor {
                 "raw ICMP socket echo send/recv, {} in flight per thread",
                 icmp::WINDOW
             ),
-            Floor::Udp { .. } => format!(
-                "UDP request/response, {} in flight per thread",
+            Floor::Udp { requests, .. } => format!(
+                "UDP {} request(s)/response(s) per check, {} checks in flight per thread",
+                requests.len(),
                 datagram::WINDOW
             ),
         }
@@ -110,7 +112,7 @@ impl Floor {
             Floor::HttpNew(a) => stream::run(stream::Mode::HttpNew, *a, deadline),
             Floor::HttpKeepAlive(a) => stream::run(stream::Mode::HttpKeepAlive, *a, deadline),
             Floor::Icmp(a) => icmp::run(*a, index, deadline),
-            Floor::Udp { addr, request } => datagram::run(*addr, request, deadline),
+            Floor::Udp { addr, requests } => datagram::run(*addr, requests, deadline),
         }
     }
 }

@@ -127,7 +127,10 @@ pub fn spec(kind: Kind) -> anyhow::Result<Spec> {
                 engine: &[],
                 floor: Floor::Udp {
                     addr: peer.addr,
-                    request: wire::dns_query(DNS_NAME),
+                    requests: vec![
+                        wire::dns_query(DNS_NAME, wire::DNS_A),
+                        wire::dns_query(DNS_NAME, wire::DNS_AAAA),
+                    ],
                 },
                 target: Target::Floor,
                 _peer: Some(peer),
@@ -143,7 +146,7 @@ pub fn spec(kind: Kind) -> anyhow::Result<Spec> {
                 engine: &[],
                 floor: Floor::Udp {
                     addr: peer.addr,
-                    request: wire::snmp_get(SNMP_COMMUNITY, SNMP_OID)?,
+                    requests: vec![wire::snmp_get(SNMP_COMMUNITY, SNMP_OID)?],
                 },
                 target: Target::Floor,
                 _peer: Some(peer),
