@@ -60,7 +60,12 @@ pub fn run(args: &MixedArgs) -> anyhow::Result<()> {
     let cfg = dir.join("mixed.toml");
     std::fs::write(
         &cfg,
-        config(&load, [net.dead, net.lossy], tcp.addr.port(), web.addr.port())?,
+        config(
+            &load,
+            [net.dead, net.lossy],
+            tcp.addr.port(),
+            web.addr.port(),
+        )?,
     )?;
     eprintln!(
         "mixed: dead hosts at {}, lossy hosts at {} (network namespace)",
@@ -101,9 +106,7 @@ fn config(
         ),
         (
             "http",
-            format!(
-                "{PLUGINS}/check_http -I $HOSTADDRESS$ -p {http_port} -u {HTTP_PATH} -t {t_}"
-            ),
+            format!("{PLUGINS}/check_http -I $HOSTADDRESS$ -p {http_port} -u {HTTP_PATH} -t {t_}"),
         ),
         (
             "icmp",

@@ -71,7 +71,8 @@ impl BenchNet {
             made_ns: false,
             made_link: false,
         };
-        net.build(x).context("set up the bad targets' network namespace")?;
+        net.build(x)
+            .context("set up the bad targets' network namespace")?;
         Ok(net)
     }
 
@@ -82,7 +83,14 @@ impl BenchNet {
         run(
             "ip",
             &[
-                "link", "add", &self.host_if, "type", "veth", "peer", "name", &peer_if,
+                "link",
+                "add",
+                &self.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &peer_if,
             ],
         )?;
         self.made_link = true;

@@ -26,7 +26,10 @@ pub fn dns_query(name: &str, qtype: u16) -> Vec<u8> {
 /// # Errors
 /// When `oid` is not at least two dotted numbers with a first arc of 0-2.
 pub fn snmp_get(community: &str, oid: &str) -> anyhow::Result<Vec<u8>> {
-    let varbind = tlv(0x30, &[tlv(0x06, &oid_bytes(oid)?), vec![0x05, 0x00]].concat());
+    let varbind = tlv(
+        0x30,
+        &[tlv(0x06, &oid_bytes(oid)?), vec![0x05, 0x00]].concat(),
+    );
     let pdu = tlv(
         0xa0,
         &[
@@ -94,7 +97,7 @@ mod tests {
 
     #[test]
     fn snmp_get_matches_a_known_encoding() {
-        // sysDescr.0, "public": the bytes snmpget -v2c sends, request-id 1.
+        // sysDescr.0, "public": the layout snmpget -v2c sends, request-id 1.
         let want = [
             0x30, 0x26, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0,
             0x19, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c,
@@ -104,7 +107,10 @@ mod tests {
             snmp_get("public", "1.3.6.1.2.1.1.1.0").expect("encodes"),
             want
         );
-        assert_eq!(oid_bytes("1.3.6.1.4.1.2021").expect("oid")[5..], [0x8f, 0x65]);
+        assert_eq!(
+            oid_bytes("1.3.6.1.4.1.2021").expect("oid")[5..],
+            [0x8f, 0x65]
+        );
         assert!(snmp_get("public", "1").is_err());
     }
 

@@ -42,7 +42,7 @@ pub fn run(addr: SocketAddr, requests: &[Vec<u8>], deadline: Instant) -> anyhow:
         match s.recv(&mut buf) {
             Ok(_) => {
                 n += 1;
-                if n % per == 0 {
+                if n.is_multiple_of(per) {
                     send(&s);
                 }
             }

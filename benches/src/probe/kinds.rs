@@ -111,15 +111,13 @@ pub fn spec(kind: Kind) -> anyhow::Result<Spec> {
                 _peer: Some(peer),
             }
         }
-        Kind::Icmp => {
-            Spec {
-                line: format!("{PLUGINS}/check_icmp -H {PEER_ADDR} -n 1"),
-                engine: &[],
-                floor: Floor::Icmp(PEER_ADDR.parse()?),
-                target: Target::Rate(40_000.0),
-                _peer: None,
-            }
-        }
+        Kind::Icmp => Spec {
+            line: format!("{PLUGINS}/check_icmp -H {PEER_ADDR} -n 1"),
+            engine: &[],
+            floor: Floor::Icmp(PEER_ADDR.parse()?),
+            target: Target::Rate(40_000.0),
+            _peer: None,
+        },
         Kind::Dns => {
             let peer = peers::dnsmasq()?;
             Spec {
