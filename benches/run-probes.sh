@@ -5,7 +5,7 @@
 # targets. Needs root (raw ICMP, dnsmasq on port 53, the network
 # namespace) and the packages in .ci/deps (plus snmpd and snmp).
 #
-#   bash benches/run-probes.sh              # ~10 s per run, 30 s mixed
+#   bash benches/run-probes.sh              # ~10 s per run, 30 s mixed; ~15 min
 #   DURATION=20s MIXED_DURATION=30s bash benches/run-probes.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,10 @@ for kind in tcp http http-keepalive icmp dns snmp; do
   echo "## probe --kind $kind --duration $duration"
   "$bin" probe --kind "$kind" --duration "$duration" || status=1
 done
+# The control first: the same load with no bad hosts, so the lateness
+# the timeouts add (if any) shows against the machine's own noise.
+echo "## mixed --duration $mixed_duration --bad-percent 0"
+"$bin" mixed --duration "$mixed_duration" --bad-percent 0 || status=1
 echo "## mixed --duration $mixed_duration"
 "$bin" mixed --duration "$mixed_duration" || status=1
 exit "$status"

@@ -7,8 +7,9 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-/// Checks in flight per thread.
-pub const WINDOW: usize = 64;
+/// Checks in flight per thread: enough to keep the peer busy through a
+/// scheduling delay on a loaded machine.
+pub const WINDOW: usize = 256;
 
 /// How long without an answer before the window counts as lost.
 const QUIET: Duration = Duration::from_millis(20);
