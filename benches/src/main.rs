@@ -3,15 +3,21 @@
 //!
 //! ```text
 //! cargo run --release -p vedette-benches -- scheduler --checks 1000000 --interval 60s --duration 120s
-//! cargo run --release -p vedette-benches -- tcp --checks 18000 --interval 1s --duration 30s
+//! cargo run --release -p vedette-benches -- probe --kind tcp --duration 10s
+//! cargo run --release -p vedette-benches -- mixed --duration 30s
 //! ```
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod floor;
+mod mixed;
+mod netns;
+mod peers;
+mod probe;
 mod proc_stat;
 mod scenario;
-mod tcp;
+mod wire;
 
 use std::time::Duration;
 
@@ -50,15 +56,18 @@ pub struct Load {
 enum Command {
     /// `dummy` checks only: the scheduler, wheel and state machine.
     Scheduler(Load),
-    /// Native `tcp` checks against a local listener, beside a bare tokio
-    /// connect loop and forked `check_tcp`.
-    Tcp(Load),
+    /// One native probe (or all of them) beside its bare floor and the
+    /// forked plugin, against a real peer on loopback.
+    Probe(probe::ProbeArgs),
+    /// 60,000 tcp/http/icmp/dns/dummy checks, 10% of them to dead or
+    /// lossy addresses in a network namespace: lateness under timeouts.
+    Mixed(mixed::MixedArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
     #[command(hide = true)]
     Listen {
-        /// Port to listen on.
+        /// Address to listen on.
         #[arg(long)]
-        port: u16,
+        addr: std::net::SocketAddr,
     },
 }
 
@@ -66,10 +75,29 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     vedette::config::duration::parse(s)
 }
 
+/// Raises the open-files limit to its hard maximum: thousands of checks
+/// in flight each hold a socket.
+fn raise_nofile() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read or write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    raise_nofile();
+    proc_stat::init();
     match Cli::parse().command {
         Command::Scheduler(load) => scenario::scheduler(&load),
-        Command::Tcp(load) => tcp::run(&load),
-        Command::Listen { port } => tcp::listen(port),
+        Command::Probe(args) => probe::run(&args),
+        Command::Mixed(args) => mixed::run(&args),
+        Command::Listen { addr } => peers::listen(addr),
     }
 }

@@ -17,6 +17,9 @@ pub struct Measured {
     pub load_s: f64,
     /// Results applied per second over the measured window.
     pub rate: f64,
+    /// OK results per second: a check that failed (engine error, timeout,
+    /// late reply) is not throughput.
+    pub ok_rate: f64,
     /// Engine CPU seconds (with forked plugins) per 1,000 checks.
     pub cpu_per_1000: f64,
     /// Engine CPU as a share of one core.
@@ -25,6 +28,9 @@ pub struct Measured {
     pub rss_per_check: f64,
     /// Lateness p50, p99, p999, max (ms), last minute.
     pub lateness_ms: [f64; 4],
+    /// Results in the measured window by probe name and state (OK,
+    /// WARNING, CRITICAL, UNKNOWN): a rate of failures is no benchmark.
+    pub results: Vec<(&'static str, [u64; 4])>,
 }
 
 /// A scratch directory for generated configs and the state dir.
@@ -36,15 +42,19 @@ pub fn scratch(tag: &str) -> anyhow::Result<PathBuf> {
 
 /// Writes a config of `checks` services spread 30 per host, all running
 /// `line`, attached through one host group so the file stays small.
-pub fn write_config(dir: &Path, load: &Load, line: &str) -> anyhow::Result<PathBuf> {
+/// `engine` holds extra `[engine]` settings (`native_probes = false`).
+pub fn write_config(
+    dir: &Path,
+    load: &Load,
+    line: &str,
+    engine: &[&str],
+) -> anyhow::Result<PathBuf> {
     use std::fmt::Write;
     let per_host = 30;
     let hosts = load.checks.div_ceil(per_host);
     let mut t = String::with_capacity(hosts * 40 + 4096);
     let interval = load.interval.as_secs_f64();
-    if let Some(n) = load.shards {
-        writeln!(t, "[engine]\nshards = {n}")?;
-    }
+    write_engine(&mut t, load, engine)?;
     writeln!(t, "[commands.c]\nline = \"{line}\"")?;
     writeln!(t, "[hostgroups.all]\n[hostgroups.rest]")?;
     // Full hosts get every service; the last host only what is left.
@@ -76,12 +86,30 @@ pub fn write_config(dir: &Path, load: &Load, line: &str) -> anyhow::Result<PathB
     Ok(path)
 }
 
+/// Writes the `[engine]` table: the shard count and `extra` settings.
+/// Hosts get no default `hostalive` ping (a scenario measures its own
+/// checks only) and no states are retained (the run's end would write a
+/// file of every check).
+pub fn write_engine(t: &mut String, load: &Load, extra: &[&str]) -> std::fmt::Result {
+    use std::fmt::Write;
+    writeln!(t, "[engine]")?;
+    writeln!(t, "default_host_check = false")?;
+    writeln!(t, "retain_state = false")?;
+    if let Some(n) = load.shards {
+        writeln!(t, "shards = {n}")?;
+    }
+    for e in extra {
+        writeln!(t, "{e}")?;
+    }
+    Ok(())
+}
+
 /// Loads `config`, runs the engine through one interval of warm-up and then
 /// `load.duration`, and measures.
 pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<Measured> {
     let rss0 = rss_bytes();
     let t0 = Instant::now();
-    let model = vedette::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let model = vedette::config::load(config).map_err(|e| anyhow::anyhow!("config: {e}"))?;
     let load_s = t0.elapsed().as_secs_f64();
     let checks = model.services.len();
     let engine = Engine::start(model, config, state_dir)?;
@@ -93,7 +121,7 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
     std::thread::sleep(load.interval + Duration::from_secs(2));
     engine.reset_windows();
     let rss = rss.max(rss_bytes().saturating_sub(rss0));
-    let done0 = executed(&engine);
+    let results0 = engine.figures().executed;
     let cpu0 = total_cpu();
     let w0 = Instant::now();
     if load.reload {
@@ -115,14 +143,16 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
     }
     let wall = w0.elapsed().as_secs_f64();
     let cpu1 = total_cpu();
-    let done = executed(&engine) - done0;
     let f = engine.figures();
+    let results = delta(&f.executed, &results0);
+    let done: u64 = results.iter().map(|(_, c)| c.iter().sum::<u64>()).sum();
     let h = &f.lateness;
     let ms = |us: u64| us as f64 / 1000.0;
     let m = Measured {
         checks,
         load_s,
         rate: done as f64 / wall,
+        ok_rate: results.iter().map(|(_, c)| c[0]).sum::<u64>() as f64 / wall,
         cpu_per_1000: (cpu1 - cpu0) / (done.max(1) as f64) * 1000.0,
         cpu_share: (cpu1 - cpu0) / wall,
         rss_per_check: rss as f64 / checks.max(1) as f64,
@@ -132,6 +162,7 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
             ms(h.value_at_quantile(0.999)),
             ms(h.max()),
         ],
+        results,
     };
     engine.stop();
     Ok(m)
@@ -143,13 +174,20 @@ fn total_cpu() -> f64 {
     own + children
 }
 
-fn executed(engine: &Engine) -> u64 {
-    engine
-        .figures()
-        .executed
-        .iter()
-        .map(|(_, c)| c.iter().sum::<u64>())
-        .sum()
+/// Results by probe and state between two cumulative snapshots.
+fn delta(
+    now: &[(&'static str, [u64; 4])],
+    before: &[(&'static str, [u64; 4])],
+) -> Vec<(&'static str, [u64; 4])> {
+    now.iter()
+        .map(|(probe, c)| {
+            let b = before
+                .iter()
+                .find(|(p, _)| p == probe)
+                .map_or([0; 4], |(_, b)| *b);
+            (*probe, std::array::from_fn(|i| c[i].saturating_sub(b[i])))
+        })
+        .collect()
 }
 
 /// Prints one result line.
@@ -157,13 +195,14 @@ pub fn report(name: &str, load: &Load, m: &Measured) {
     let target = m.checks as f64 / load.interval.as_secs_f64();
     println!(
         "{name}: checks={} interval={:?} load={:.3}s target={:.0}/s achieved={:.0}/s \
-         lateness_ms p50={:.3} p99={:.3} p999={:.3} max={:.3} \
+ok={:.0}/s lateness_ms p50={:.3} p99={:.3} p999={:.3} max={:.3} \
          cpu={:.1}% of a core, {:.4} cpu-s/1000 checks, rss={:.0} B/check",
         m.checks,
         load.interval,
         m.load_s,
         target,
         m.rate,
+        m.ok_rate,
         m.lateness_ms[0],
         m.lateness_ms[1],
         m.lateness_ms[2],
@@ -172,12 +211,18 @@ pub fn report(name: &str, load: &Load, m: &Measured) {
         m.cpu_per_1000,
         m.rss_per_check
     );
+    for (probe, c) in &m.results {
+        println!(
+            "  results by {probe}: ok={} warning={} critical={} unknown={}",
+            c[0], c[1], c[2], c[3]
+        );
+    }
 }
 
 /// `scheduler`: dummy checks.
 pub fn scheduler(load: &Load) -> anyhow::Result<()> {
     let dir = scratch("scheduler")?;
-    let cfg = write_config(&dir, load, "check_dummy 0 ok")?;
+    let cfg = write_config(&dir, load, "check_dummy 0 ok", &[])?;
     let m = measure(&cfg, &dir, load)?;
     report("scheduler/dummy", load, &m);
     let _ = std::fs::remove_dir_all(&dir);
