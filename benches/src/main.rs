@@ -21,6 +21,7 @@ mod wire;
 
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Vedette load scenarios.
@@ -75,24 +76,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     vedette::config::duration::parse(s)
 }
 
-/// Raises the open-files limit to its hard maximum: thousands of checks
-/// in flight each hold a socket.
-fn raise_nofile() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read or write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 fn main() -> anyhow::Result<()> {
-    raise_nofile();
+    // Thousands of checks in flight hold a socket each.
+    vedette::limits::raise_open_files().context("raise the open files limit")?;
     proc_stat::init();
     match Cli::parse().command {
         Command::Scheduler(load) => scenario::scheduler(&load),

@@ -37,6 +37,10 @@ pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<E
     for w in &model.warnings {
         tracing::warn!("{w}");
     }
+    match vedette::limits::raise_open_files() {
+        Ok(n) => tracing::debug!(open_files = n, "Open files limit"),
+        Err(e) => tracing::warn!(error = %e, "Cannot raise the open files limit"),
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

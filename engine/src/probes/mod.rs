@@ -100,16 +100,20 @@ impl Probe {
 
     /// Runs the probe to completion. Never blocks the thread; the future is
     /// not `Send` (it borrows the shard's context).
+    ///
+    /// The `http` and `exec` futures are boxed: each is about 9 KB (buffers
+    /// held across awaits), and unboxed they would set the size of every
+    /// check's task, a `tcp` or `icmp` one included.
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         match self {
             Probe::Dummy(d) => d.result(),
             Probe::Tcp(t) => t.run(ctx).await,
             Probe::Dns(d) => d.run(ctx).await,
             Probe::Icmp(i) => i.run(ctx).await,
-            Probe::Http(h) => h.run(ctx).await,
+            Probe::Http(h) => Box::pin(h.run(ctx)).await,
             Probe::Snmp(s) => s.run(ctx).await,
             Probe::Nrpe(n) => n.run(ctx).await,
-            Probe::Exec(e) => e.run(ctx).await,
+            Probe::Exec(e) => Box::pin(e.run(ctx)).await,
         }
     }
 }
@@ -194,6 +198,17 @@ mod tests {
             line: line.into(),
             timeout: None,
         }
+    }
+
+    /// Every check's task holds a `run` future: it must stay small, not
+    /// grow to the largest probe's.
+    #[test]
+    fn the_run_future_stays_small() {
+        let settings = Settings::default();
+        let ctx = ProbeContext::new(&settings);
+        let probe = build(&spec("/bin/true"), &settings);
+        let size = std::mem::size_of_val(&probe.run(&ctx));
+        assert!(size <= 4096, "Probe::run's future is {size} bytes");
     }
 
     #[test]

@@ -23,8 +23,11 @@ use super::wire::{self, Response, WireError};
 const TRY_WAIT: Duration = Duration::from_secs(5);
 /// nslookup's tries before `no servers could be reached`.
 const TRIES: u32 = 3;
-/// Big enough for any UDP DNS answer (EDNS maximum).
-const MAX_PACKET: usize = 65_535;
+/// Receive buffer for one answer. The queries carry no EDNS option, so a
+/// server answers in at most 512 bytes over UDP (and sets TC beyond);
+/// 4 KiB leaves room for servers that send more anyway, without the
+/// 64 KiB allocation and clearing per check the EDNS maximum would cost.
+const MAX_PACKET: usize = 4096;
 
 /// How the questions went.
 #[derive(Debug)]
