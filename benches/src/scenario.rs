@@ -26,6 +26,8 @@ pub struct Measured {
     pub cpu_share: f64,
     /// Resident memory added by the engine, per check.
     pub rss_per_check: f64,
+    /// Up to three distinct outputs of checks left in a problem state.
+    pub problems: Vec<String>,
     /// Lateness p50, p99, p999, max (ms), last minute.
     pub lateness_ms: [f64; 4],
     /// Results in the measured window by probe name and state (OK,
@@ -163,9 +165,37 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
             ms(h.max()),
         ],
         results,
+        problems: Vec::new(),
+    };
+    let m = Measured {
+        problems: problems(&engine),
+        ..m
     };
     engine.stop();
     Ok(m)
+}
+
+/// Up to three distinct outputs of checks whose last result is not OK,
+/// so a run that missed its rate says why.
+fn problems(engine: &Engine) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for shard in &engine.shards {
+        let core = shard.core.read();
+        for slot in core.slots() {
+            let Some(last) = &slot.last else { continue };
+            if last.result.status == vedette::check::Status::Ok {
+                continue;
+            }
+            let text = format!("{}: {}", last.result.status, last.result.output);
+            if !seen.contains(&text) {
+                seen.push(text);
+            }
+            if seen.len() >= 3 {
+                return seen;
+            }
+        }
+    }
+    seen
 }
 
 /// CPU of this process plus its reaped children (forked plugins).
@@ -216,6 +246,9 @@ ok={:.0}/s lateness_ms p50={:.3} p99={:.3} p999={:.3} max={:.3} \
             "  results by {probe}: ok={} warning={} critical={} unknown={}",
             c[0], c[1], c[2], c[3]
         );
+    }
+    for p in &m.problems {
+        println!("  e.g. {p}");
     }
 }
 

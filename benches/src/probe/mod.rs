@@ -23,7 +23,7 @@ use crate::Load;
 use kinds::{Kind, Spec, Target};
 
 /// Native runs at most per probe (see [`native_runs`]).
-const NATIVE_STEPS: usize = 4;
+const NATIVE_STEPS: usize = 6;
 
 /// Options of `probe`.
 #[derive(Debug, Clone, clap::Args)]
@@ -134,8 +134,11 @@ fn runs(
 /// Native runs, offered the target or 1.1 × the floor at first.
 /// A run that falls short of its offer by more than 10% was overloaded
 /// (checks queue, time out, and the rate can collapse), so the next offers
-/// a little more than it achieved, at least half the previous offer, up to
-/// [`NATIVE_STEPS`] runs. The fastest run is the native figure.
+/// a little more than it achieved, at least half the previous offer. Once
+/// one offer held and a higher one did not, the offers bisect between the
+/// two until they are within 15%, up to [`NATIVE_STEPS`] runs in all: an
+/// overloaded open-loop run says little about the highest rate that holds,
+/// and halving alone would overshoot it. The fastest run is the figure.
 fn native_runs(
     name: &str,
     spec: &Spec,
@@ -150,6 +153,8 @@ fn native_runs(
     };
     let mut offer = args.rate.unwrap_or(first.ceil() as usize);
     let mut best: Option<Measured> = None;
+    // The highest offer that held, and the lowest that did not.
+    let (mut held, mut failed): (Option<usize>, Option<usize>) = (None, None);
     for _ in 0..NATIVE_STEPS {
         let l = load(offer);
         let cfg = write_config(dir, &l, &spec.line, spec.engine)?;
@@ -166,14 +171,23 @@ fn native_runs(
         };
         report(&format!("{name}/native"), &l, &m);
         let kept_up = m.ok_rate >= 0.9 * offer as f64;
-        let next = ((m.ok_rate * 1.05) as usize).max(offer / 2);
+        let below_half = ((m.ok_rate * 1.05) as usize).max(offer / 2);
+        if kept_up {
+            held = held.max(Some(offer));
+        } else {
+            failed = Some(failed.map_or(offer, |f| f.min(offer)));
+        }
         if best.as_ref().is_none_or(|b| m.ok_rate > b.ok_rate) {
             best = Some(m);
         }
-        if kept_up || args.rate.is_some() {
+        if args.rate.is_some() {
             break;
         }
-        offer = next;
+        offer = match (held, failed) {
+            (Some(h), Some(f)) if f as f64 > h as f64 * 1.15 => (h + f) / 2,
+            (Some(_), _) => break,
+            (None, _) => below_half,
+        };
     }
     Ok(best)
 }
