@@ -10,11 +10,19 @@
 //! Idle connections are capped per target ([`MAX_IDLE_PER_TARGET`]) and
 //! dropped after [`IDLE_TIMEOUT`], below common servers' own keep-alive
 //! timeouts, so a pooled connection is seldom one the server is closing.
+//! Exchanges in flight to one address are capped too
+//! ([`MAX_OPEN_PER_ADDRESS`]): past it a check waits (within its timeout)
+//! for a connection instead of opening one. Without that cap a burst (the
+//! engine's start, a slow answer) opened a connection per check, each open
+//! made the next checks later, and the run spiralled into thousands of
+//! sockets ("Too many open files") and a server dropping them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use tokio::sync::Semaphore;
 
 use crate::probes::tcp::Family;
 
@@ -32,6 +40,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// collapsed above 20K/s), few enough for two shards to stay within a
 /// server's connection slots (nginx: 512 per worker by default).
 pub const MAX_IDLE_PER_TARGET: usize = 256;
+
+/// Exchanges in flight to one address per shard: as many as connections
+/// may be kept idle, so a shard never holds more than that many open to
+/// one server.
+pub const MAX_OPEN_PER_ADDRESS: usize = MAX_IDLE_PER_TARGET;
 
 /// How often idle connections of every target are swept, so targets
 /// checked rarely do not keep sockets open.
@@ -87,6 +100,8 @@ struct Idle {
 #[derive(Default)]
 struct Inner {
     by_address: HashMap<Box<str>, Vec<Idle>>,
+    /// Permits for exchanges in flight, by address.
+    in_flight: HashMap<Box<str>, Arc<Semaphore>>,
     last_sweep: Option<Instant>,
 }
 
@@ -134,6 +149,10 @@ impl Pool {
                 idle.retain(|i| now.duration_since(i.since) < IDLE_TIMEOUT);
                 !idle.is_empty()
             });
+            // Addresses with nothing in flight need no semaphore kept.
+            inner
+                .in_flight
+                .retain(|_, s| s.available_permits() < MAX_OPEN_PER_ADDRESS);
         }
         let idle = match inner.by_address.get_mut(&*conn.address) {
             Some(idle) => idle,
@@ -160,6 +179,20 @@ impl Pool {
         headers_only: bool,
         end: End,
     ) -> Result<Answer, Failed> {
+        let slots = {
+            let mut inner = self.inner.lock();
+            match inner.in_flight.get(target.address) {
+                Some(s) => Arc::clone(s),
+                None => Arc::clone(
+                    inner
+                        .in_flight
+                        .entry(target.address.into())
+                        .or_insert_with(|| Arc::new(Semaphore::new(MAX_OPEN_PER_ADDRESS))),
+                ),
+            }
+        };
+        // Never closed, so acquiring cannot fail; held for the exchange.
+        let _slot = slots.acquire_owned().await.ok();
         if let Some(mut idle) = self.take(&target) {
             let answer = idle.conn.exchange(request, headers_only, end).await?;
             if answer.size > 0 {
@@ -225,5 +258,39 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(pool.take(&target(port, None)).is_none());
         assert_eq!(pool.idle(), 0);
+    }
+
+    /// A burst past the cap waits for a connection instead of opening one
+    /// per check: the server sees at most [`MAX_OPEN_PER_ADDRESS`].
+    #[tokio::test]
+    async fn exchanges_to_one_address_are_capped() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let pool = Pool::default();
+        // Accepts and never answers, counting the connections opened while
+        // the first exchanges still hold theirs (they give up at 300 ms).
+        let accept = async {
+            let until = tokio::time::Instant::now() + Duration::from_millis(200);
+            let mut held = Vec::new();
+            while let Ok(Ok((s, _))) = tokio::time::timeout_at(until, listener.accept()).await {
+                held.push(s);
+            }
+            held.len()
+        };
+        let checks = (0..MAX_OPEN_PER_ADDRESS + 40).map(|_| {
+            tokio::time::timeout(
+                Duration::from_millis(300),
+                pool.exchange(
+                    target(port, None),
+                    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                    false,
+                    End::Framed { head: false },
+                ),
+            )
+        });
+        let (opened, _) = tokio::join!(accept, futures_util::future::join_all(checks));
+        assert_eq!(opened, MAX_OPEN_PER_ADDRESS);
     }
 }
