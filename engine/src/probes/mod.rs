@@ -101,9 +101,10 @@ impl Probe {
     /// Runs the probe to completion. Never blocks the thread; the future is
     /// not `Send` (it borrows the shard's context).
     ///
-    /// The `http` and `exec` futures are boxed: each is about 9 KB (buffers
-    /// held across awaits), and unboxed they would set the size of every
-    /// check's task, a `tcp` or `icmp` one included.
+    /// The `http`, `exec` and `snmp` futures are boxed: they are the
+    /// largest (about 9 KB for the first two: buffers held across awaits),
+    /// and unboxed they would set the size of every check's task, a `tcp`
+    /// or `icmp` one included.
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         match self {
             Probe::Dummy(d) => d.result(),
@@ -111,7 +112,7 @@ impl Probe {
             Probe::Dns(d) => d.run(ctx).await,
             Probe::Icmp(i) => i.run(ctx).await,
             Probe::Http(h) => Box::pin(h.run(ctx)).await,
-            Probe::Snmp(s) => s.run(ctx).await,
+            Probe::Snmp(s) => Box::pin(s.run(ctx)).await,
             Probe::Nrpe(n) => n.run(ctx).await,
             Probe::Exec(e) => Box::pin(e.run(ctx)).await,
         }
@@ -159,6 +160,40 @@ impl ProbeContext {
             snmp: Arc::default(),
             nrpe_hosts: Arc::default(),
         }
+    }
+}
+
+/// What the plugins that use monitoring-plugins' `timeout_alarm_handler`
+/// (check_dns, check_snmp) print when their own `-t` alarm fires.
+pub(crate) const PLUGIN_TIMED_OUT: &str = "CRITICAL - Plugin timed out while executing system call";
+
+/// The result of a check the engine stopped at its timeout, as Nagios
+/// reports a plugin it had to kill.
+pub(crate) fn engine_timed_out(status: Status, after: Duration) -> (Status, String) {
+    let text = format!(
+        "(Service check timed out after {:.2} seconds)",
+        after.as_secs_f64()
+    );
+    (status, text)
+}
+
+/// Runs a native check's session under the two clocks a forked plugin
+/// lives under: its own alarm (`-t`: after `alarm.0` it prints
+/// `alarm.1()` and exits CRITICAL) and the engine's check timeout,
+/// whichever comes first.
+pub(crate) async fn within_limits(
+    session: impl std::future::Future<Output = (Status, String)>,
+    alarm: Option<(Duration, impl FnOnce() -> String)>,
+    engine_timeout: Duration,
+    timeout_status: Status,
+) -> (Status, String) {
+    let alarm_after = alarm.as_ref().map_or(engine_timeout, |a| a.0);
+    match tokio::time::timeout(alarm_after.min(engine_timeout), session).await {
+        Ok(done) => done,
+        Err(_) => match alarm.filter(|(after, _)| *after <= engine_timeout) {
+            Some((_, text)) => (Status::Critical, text()),
+            None => engine_timed_out(timeout_status, engine_timeout),
+        },
     }
 }
 

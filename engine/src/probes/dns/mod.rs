@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
-use crate::probes::ProbeContext;
+use crate::probes::{within_limits, ProbeContext, PLUGIN_TIMED_OUT};
 use crate::threshold::Perf;
 
 use exchange::{exchange, Exchange};
@@ -85,21 +85,13 @@ impl DnsProbe {
         let alarm = Duration::from_secs(u64::from(self.timeout_s));
         let engine_timeout = self.check_timeout.unwrap_or(ctx.default_timeout);
         let start = Instant::now();
-        let asked = exchange(self.server, &self.query);
-        let (status, text) = match tokio::time::timeout(alarm.min(engine_timeout), asked).await {
-            Ok(answers) => self.verdict(answers, start.elapsed().as_micros() as f64 / 1e6),
-            Err(_) if alarm <= engine_timeout => (
-                Status::Critical,
-                "CRITICAL - Plugin timed out while executing system call".to_string(),
-            ),
-            Err(_) => (
-                ctx.timeout_status,
-                format!(
-                    "(Service check timed out after {:.2} seconds)",
-                    engine_timeout.as_secs_f64()
-                ),
-            ),
+        let asked = async {
+            let answers = exchange(self.server, &self.query).await;
+            self.verdict(answers, start.elapsed().as_micros() as f64 / 1e6)
         };
+        let alarm = (alarm, || PLUGIN_TIMED_OUT.to_string());
+        let (status, text) =
+            within_limits(asked, Some(alarm), engine_timeout, ctx.timeout_status).await;
         plugin_output::parse(status, &text)
     }
 

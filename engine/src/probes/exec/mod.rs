@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
-use crate::probes::ProbeContext;
+use crate::probes::{engine_timed_out, ProbeContext};
 
 use self::spawn::Finished;
 
@@ -99,13 +99,10 @@ impl Exec {
                 parse(Status::Unknown, &stdout, &[]),
                 format!("(Plugin was killed by signal {signal})"),
             ),
-            Finished::TimedOut => CheckResult::new(
-                ctx.timeout_status,
-                format!(
-                    "(Service check timed out after {:.2} seconds)",
-                    timeout.as_secs_f64()
-                ),
-            ),
+            Finished::TimedOut => {
+                let (status, text) = engine_timed_out(ctx.timeout_status, timeout);
+                CheckResult::new(status, text)
+            }
             Finished::Failed(e) => {
                 let text = match e.kind() {
                     std::io::ErrorKind::NotFound => format!("plugin not found: {program}"),

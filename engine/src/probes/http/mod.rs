@@ -42,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
 use crate::probes::tcp::Family;
-use crate::probes::{tls_common, ProbeContext};
+use crate::probes::{tls_common, within_limits, ProbeContext};
 use crate::threshold::Perf;
 
 use check::{PageSize, Pattern};
@@ -121,27 +121,17 @@ impl HttpProbe {
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         let socket_timeout = Duration::from_secs(u64::from(self.timeout_s));
         let engine_timeout = self.check_timeout.unwrap_or(ctx.default_timeout);
-        let (status, text) = match tokio::time::timeout(
-            socket_timeout.min(engine_timeout),
-            self.session(ctx.http_pool.as_deref()),
-        )
-        .await
-        {
-            Ok(Ok(done) | Err(done)) => done,
-            // The plugin's alarm(2) fires first: its own message.
-            Err(_) if socket_timeout <= engine_timeout => (
-                Status::Critical,
-                format!("CRITICAL - Socket timeout after {} seconds", self.timeout_s),
-            ),
-            // Nagios would have killed the plugin first.
-            Err(_) => (
-                ctx.timeout_status,
-                format!(
-                    "(Service check timed out after {:.2} seconds)",
-                    engine_timeout.as_secs_f64()
-                ),
-            ),
+        let session = async {
+            match self.session(ctx.http_pool.as_deref()).await {
+                Ok(done) | Err(done) => done,
+            }
         };
+        // The plugin's alarm(2) prints its own message.
+        let alarm = (socket_timeout, || {
+            format!("CRITICAL - Socket timeout after {} seconds", self.timeout_s)
+        });
+        let (status, text) =
+            within_limits(session, Some(alarm), engine_timeout, ctx.timeout_status).await;
         plugin_output::parse(status, &text)
     }
 

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
-use crate::probes::ProbeContext;
+use crate::probes::{within_limits, ProbeContext};
 
 use packet::Version;
 use report::Round;
@@ -109,17 +109,15 @@ impl IcmpProbe {
     /// Runs one check.
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
         let engine_timeout = self.check_timeout.unwrap_or(ctx.default_timeout);
-        let (status, text) = match tokio::time::timeout(engine_timeout, self.session(ctx)).await {
-            Ok(done) => done,
-            // Nagios would have killed the plugin.
-            Err(_) => (
-                ctx.timeout_status,
-                format!(
-                    "(Service check timed out after {:.2} seconds)",
-                    engine_timeout.as_secs_f64()
-                ),
-            ),
-        };
+        // No alarm of its own here: the rounds end by their own clocks.
+        let no_alarm: Option<(Duration, fn() -> String)> = None;
+        let (status, text) = within_limits(
+            self.session(ctx),
+            no_alarm,
+            engine_timeout,
+            ctx.timeout_status,
+        )
+        .await;
         plugin_output::parse(status, &text)
     }
 

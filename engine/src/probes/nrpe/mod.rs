@@ -13,7 +13,7 @@ use vedette_nrpe::check::{CheckNrpe, Report};
 
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
-use crate::probes::ProbeContext;
+use crate::probes::{engine_timed_out, ProbeContext};
 
 /// A compiled `check_nrpe` command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,13 +42,10 @@ impl NrpeProbe {
         };
         match tokio::time::timeout(engine_timeout, work).await {
             Ok(report) => result(&report),
-            Err(_) => CheckResult::new(
-                ctx.timeout_status,
-                format!(
-                    "(Service check timed out after {:.2} seconds)",
-                    engine_timeout.as_secs_f64()
-                ),
-            ),
+            Err(_) => {
+                let (status, text) = engine_timed_out(ctx.timeout_status, engine_timeout);
+                CheckResult::new(status, text)
+            }
         }
     }
 }

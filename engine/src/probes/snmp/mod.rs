@@ -34,7 +34,7 @@ use parking_lot::Mutex;
 
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
-use crate::probes::ProbeContext;
+use crate::probes::{within_limits, ProbeContext, PLUGIN_TIMED_OUT};
 
 use report::{Evaluation, Previous, Row};
 use session::{Outcome, Target};
@@ -85,20 +85,9 @@ impl SnmpProbe {
             u64::from(self.target.timeout_s) * u64::from(self.target.retries) + ALARM_SLACK_S,
         );
         let session = self.session(ctx);
-        let (status, text) = match tokio::time::timeout(alarm.min(engine_timeout), session).await {
-            Ok(done) => done,
-            Err(_) if alarm <= engine_timeout => (
-                Status::Critical,
-                "CRITICAL - Plugin timed out while executing system call".to_string(),
-            ),
-            Err(_) => (
-                ctx.timeout_status,
-                format!(
-                    "(Service check timed out after {:.2} seconds)",
-                    engine_timeout.as_secs_f64()
-                ),
-            ),
-        };
+        let alarm = (alarm, || PLUGIN_TIMED_OUT.to_string());
+        let (status, text) =
+            within_limits(session, Some(alarm), engine_timeout, ctx.timeout_status).await;
         plugin_output::parse(status, &text)
     }
 

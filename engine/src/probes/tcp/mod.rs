@@ -36,7 +36,7 @@ use tokio::net::TcpStream;
 use crate::check::{CheckResult, Status};
 use crate::plugin_output;
 use crate::probes::tls_common::CertDays;
-use crate::probes::ProbeContext;
+use crate::probes::{engine_timed_out, ProbeContext};
 use crate::threshold::Perf;
 
 /// After data arrived but no expect string matched yet, how long the
@@ -127,11 +127,8 @@ impl TcpProbe {
                 // Nagios would have killed the plugin first, and shows none
                 // of what it printed.
                 Err(_) => {
-                    let text = format!(
-                        "(Service check timed out after {:.2} seconds)",
-                        engine_timeout.as_secs_f64()
-                    );
-                    return plugin_output::parse(ctx.timeout_status, &text);
+                    let (status, text) = engine_timed_out(ctx.timeout_status, engine_timeout);
+                    return plugin_output::parse(status, &text);
                 }
             };
         if let Some(line) = cert_ok {
