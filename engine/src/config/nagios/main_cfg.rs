@@ -46,8 +46,6 @@ const IGNORED: &[&str] = &[
     "log_passive_checks",
     "log_initial_states",
     "log_current_states",
-    "retain_state_information",
-    "retention_update_interval",
     "use_retained_program_state",
     "use_retained_scheduling_info",
     "retention_scheduling_horizon",
@@ -176,6 +174,11 @@ pub struct MainConfig {
     pub check_timeout: Option<Duration>,
     /// `service_check_timeout_state`.
     pub timeout_status: Option<Status>,
+    /// `retain_state_information`.
+    pub retain_state: Option<bool>,
+    /// `retention_update_interval` (minutes; 0: only at shutdown, which
+    /// Vedette reads as its longest interval).
+    pub retention_interval: Option<Duration>,
     /// Directives accepted and ignored, in first-seen order.
     pub ignored: Vec<String>,
 }
@@ -227,6 +230,8 @@ pub fn parse(path: &Path, src: &str, errors: &mut ConfigErrors) -> MainConfig {
         interval_length: 60.0,
         check_timeout: None,
         timeout_status: None,
+        retain_state: None,
+        retention_interval: None,
         ignored: Vec::new(),
     };
     for (idx, raw) in src.lines().enumerate() {
@@ -258,6 +263,18 @@ pub fn parse(path: &Path, src: &str, errors: &mut ConfigErrors) -> MainConfig {
             "service_check_timeout" => match value.parse::<u64>() {
                 Ok(v) if v > 0 => cfg.check_timeout = Some(Duration::from_secs(v)),
                 _ => errors.push(bad("expected a positive number of seconds")),
+            },
+            "retain_state_information" => match value {
+                "0" => cfg.retain_state = Some(false),
+                "1" => cfg.retain_state = Some(true),
+                _ => errors.push(bad("expected 0 or 1")),
+            },
+            "retention_update_interval" => match value.parse::<u64>() {
+                // 0 means no periodic saves in Nagios; a day is close enough
+                // (states are always saved at shutdown).
+                Ok(0) => cfg.retention_interval = Some(Duration::from_secs(86_400)),
+                Ok(m) if m <= 10_080 => cfg.retention_interval = Some(Duration::from_secs(m * 60)),
+                _ => errors.push(bad("expected minutes, 0 to 10080")),
             },
             "service_check_timeout_state" => match value {
                 "c" => cfg.timeout_status = Some(Status::Critical),
@@ -363,12 +380,14 @@ mod tests {
 
     #[test]
     fn reads_settings_and_reports_bad_lines() {
-        let src = "interval_length=0.5\nservice_check_timeout=30\nservice_check_timeout_state=c\nlog_file=/x\nuse_syslog=1\nlog_file=/y\ngarbage\nfoo=1\ninterval_length=x\ncfg_dir=objs\n";
+        let src = "interval_length=0.5\nservice_check_timeout=30\nservice_check_timeout_state=c\nlog_file=/x\nuse_syslog=1\nlog_file=/y\ngarbage\nfoo=1\ninterval_length=x\ncfg_dir=objs\nretain_state_information=0\nretention_update_interval=15\nretain_state_information=yes\n";
         let mut errors = ConfigErrors::default();
         let cfg = parse(Path::new("/etc/n/nagios.cfg"), src, &mut errors);
         assert_eq!(cfg.interval_length, 0.5);
         assert_eq!(cfg.check_timeout, Some(Duration::from_secs(30)));
         assert_eq!(cfg.timeout_status, Some(Status::Critical));
+        assert_eq!(cfg.retain_state, Some(false));
+        assert_eq!(cfg.retention_interval, Some(Duration::from_secs(900)));
         assert_eq!(
             cfg.ignored,
             vec!["log_file".to_string(), "use_syslog".to_string()]
@@ -384,6 +403,7 @@ mod tests {
                 "/etc/n/nagios.cfg:7: expected 'directive=value', found 'garbage'",
                 "/etc/n/nagios.cfg:8: unknown main config directive 'foo'",
                 "/etc/n/nagios.cfg:9: bad interval_length 'x': expected a positive number of seconds",
+                "/etc/n/nagios.cfg:13: bad retain_state_information 'yes': expected 0 or 1",
             ]
         );
     }

@@ -60,6 +60,12 @@ pub fn load(path: &Path) -> Result<Model, ConfigErrors> {
         if let Some(s) = main.timeout_status {
             model.settings.timeout_status = s;
         }
+        if let Some(r) = main.retain_state {
+            model.settings.retain_state = r;
+        }
+        if let Some(i) = main.retention_interval {
+            model.settings.retention_interval = i;
+        }
         Some(main)
     } else {
         reader.text(path, &src, &mut errors);

@@ -297,6 +297,9 @@ fn debian_stock_config_matches_nagios4() {
     };
     assert_eq!(m.counts, counts);
     assert_eq!(m.settings.timeout_status, Status::Critical);
+    // retain_state_information=1, retention_update_interval=60 (minutes).
+    assert!(m.settings.retain_state);
+    assert_eq!(m.settings.retention_interval, Duration::from_secs(3600));
     let ping = service(&m, "localhost", "PING");
     let line = ping.check.as_ref().map(|c| c.line.as_str());
     assert_eq!(
