@@ -92,6 +92,7 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
     use super::*;
 
     fn decode_all(bytes: &[u8]) -> (Vec<(u64, Vec<u8>)>, Next) {

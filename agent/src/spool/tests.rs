@@ -1,4 +1,5 @@
 //! Crash recovery: damaged files on disk, checked against the exact bytes.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;

@@ -1,0 +1,262 @@
+//! The spool through its public API: across reopen, at the cap, and against
+//! a `VecDeque` model.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
+
+use std::collections::VecDeque;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use proptest::prelude::*;
+use vedette_agent::spool::{Spool, SpoolError, SpoolOptions};
+
+/// Encoded bytes per record on top of its payload.
+const HEADER: u64 = 16;
+
+/// A directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "vedette-spool-it-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn segment_files(dir: &Path) -> usize {
+    fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "seg")
+        })
+        .count()
+}
+
+fn seqs(spool: &Spool) -> Vec<u64> {
+    spool.pending().unwrap().into_iter().map(|r| r.0).collect()
+}
+
+#[test]
+fn push_pending_ack_across_reopen() {
+    let tmp = TempDir::new("reopen");
+    let mut spool = Spool::open(&tmp.0, 1 << 20).unwrap();
+    assert!(spool.is_empty());
+    for i in 1..=5u64 {
+        assert_eq!(spool.push(format!("result {i}").as_bytes()).unwrap(), i);
+    }
+    drop(spool);
+
+    let mut spool = Spool::open(&tmp.0, 1 << 20).unwrap();
+    assert_eq!(spool.len(), 5);
+    assert_eq!(spool.bytes(), 5 * (HEADER + 8));
+    let pending = spool.pending().unwrap();
+    assert_eq!(pending[0], (1, b"result 1".to_vec()));
+    assert_eq!(pending[4], (5, b"result 5".to_vec()));
+    spool.ack(3).unwrap();
+    assert_eq!(seqs(&spool), [4, 5]);
+    spool.close().unwrap();
+
+    let spool = Spool::open(&tmp.0, 1 << 20).unwrap();
+    assert_eq!(seqs(&spool), [4, 5]);
+    assert_eq!(spool.recovery(), Default::default());
+}
+
+#[test]
+fn sequence_continues_after_reopen_and_after_all_acked() {
+    let tmp = TempDir::new("seq");
+    let opts = SpoolOptions {
+        max_bytes: 1 << 20,
+        segment_bytes: 64,
+    };
+    let mut spool = Spool::open_with(&tmp.0, opts).unwrap();
+    for _ in 0..10 {
+        spool.push(b"0123456789abcdef").unwrap();
+    }
+    assert!(segment_files(&tmp.0) > 1, "small segments should roll");
+    drop(spool);
+
+    let mut spool = Spool::open_with(&tmp.0, opts).unwrap();
+    assert_eq!(spool.push(b"eleven").unwrap(), 11);
+    spool.ack(11).unwrap();
+    assert!(spool.is_empty());
+    assert_eq!(segment_files(&tmp.0), 0, "acked segments are deleted");
+    drop(spool);
+
+    let mut spool = Spool::open_with(&tmp.0, opts).unwrap();
+    assert!(spool.is_empty());
+    assert_eq!(spool.push(b"twelve").unwrap(), 12);
+    assert_eq!(seqs(&spool), [12]);
+}
+
+#[test]
+fn full_spool_drops_oldest_and_counts_across_reopen() {
+    let tmp = TempDir::new("cap");
+    let record = HEADER + 10;
+    let opts = SpoolOptions {
+        max_bytes: 4 * record,
+        segment_bytes: 2 * record,
+    };
+    let mut spool = Spool::open_with(&tmp.0, opts).unwrap();
+    for _ in 0..10 {
+        spool.push(b"0123456789").unwrap();
+    }
+    assert_eq!(spool.dropped(), 6);
+    assert_eq!(spool.bytes(), 4 * record);
+    assert_eq!(seqs(&spool), [7, 8, 9, 10]);
+    drop(spool);
+
+    let spool = Spool::open_with(&tmp.0, opts).unwrap();
+    assert_eq!(spool.dropped(), 6);
+    assert_eq!(seqs(&spool), [7, 8, 9, 10]);
+    // Dropped segments are gone from disk, not just from the index.
+    assert!(segment_files(&tmp.0) <= 3);
+    drop(spool);
+
+    // A smaller cap at the next open drops more, and counts them.
+    let small = SpoolOptions {
+        max_bytes: 2 * record,
+        ..opts
+    };
+    let spool = Spool::open_with(&tmp.0, small).unwrap();
+    assert_eq!(spool.dropped(), 8);
+    assert_eq!(seqs(&spool), [9, 10]);
+}
+
+#[test]
+fn caller_mistakes_are_refused_without_change() {
+    let tmp = TempDir::new("mistakes");
+    let err = Spool::open(&tmp.0, 3).unwrap_err();
+    assert!(matches!(err, SpoolError::InvalidCap { .. }), "{err}");
+
+    let mut spool = Spool::open(&tmp.0, 100).unwrap();
+    let err = spool.push(&[0; 85]).unwrap_err();
+    assert!(matches!(err, SpoolError::TooLarge { .. }), "{err}");
+    assert_eq!(spool.push(&[0; 84]).unwrap(), 1);
+
+    let err = spool.ack(2).unwrap_err();
+    assert!(
+        matches!(err, SpoolError::AckBeyondEnd { seq: 2, last: 1 }),
+        "{err}"
+    );
+    assert_eq!(spool.len(), 1);
+    spool.ack(0).unwrap();
+    assert_eq!(spool.len(), 1);
+    spool.ack(1).unwrap();
+    spool.ack(1).unwrap();
+    assert!(spool.is_empty());
+    assert_eq!(spool.dropped(), 0);
+}
+
+#[derive(Debug, Clone)]
+enum Action {
+    Push(Vec<u8>),
+    /// Ack up to the n-th pending record (past the end: beyond the last seq).
+    Ack(usize),
+    Sync,
+    Reopen,
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        6 => proptest::collection::vec(any::<u8>(), 0..48).prop_map(Action::Push),
+        2 => (0usize..12).prop_map(Action::Ack),
+        1 => Just(Action::Sync),
+        1 => Just(Action::Reopen),
+    ]
+}
+
+/// What the spool should hold.
+#[derive(Default)]
+struct Model {
+    records: VecDeque<(u64, Vec<u8>)>,
+    next_seq: u64,
+    dropped: u64,
+}
+
+impl Model {
+    fn bytes(&self) -> u64 {
+        self.records
+            .iter()
+            .map(|(_, p)| HEADER + p.len() as u64)
+            .sum()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn matches_a_vecdeque_model(
+        max_bytes in 16u64..400,
+        segment_bytes in 8u64..200,
+        actions in proptest::collection::vec(action(), 1..60),
+    ) {
+        let tmp = TempDir::new("model");
+        let opts = SpoolOptions { max_bytes, segment_bytes };
+        let mut spool = Spool::open_with(&tmp.0, opts).unwrap();
+        let mut model = Model { next_seq: 1, ..Model::default() };
+
+        for action in actions {
+            match action {
+                Action::Push(payload) => {
+                    let size = HEADER + payload.len() as u64;
+                    let got = spool.push(&payload);
+                    if size > max_bytes {
+                        prop_assert!(matches!(got, Err(SpoolError::TooLarge { .. })), "{got:?}");
+                        continue;
+                    }
+                    while model.bytes() + size > max_bytes {
+                        model.records.pop_front();
+                        model.dropped += 1;
+                    }
+                    prop_assert_eq!(got.unwrap(), model.next_seq);
+                    model.records.push_back((model.next_seq, payload));
+                    model.next_seq += 1;
+                }
+                Action::Ack(n) => {
+                    let up_to = match model.records.get(n) {
+                        Some((seq, _)) => *seq,
+                        None => model.next_seq + (n as u64 % 2) - 1,
+                    };
+                    let got = spool.ack(up_to);
+                    if up_to >= model.next_seq {
+                        prop_assert!(
+                            matches!(got, Err(SpoolError::AckBeyondEnd { .. })),
+                            "{got:?}"
+                        );
+                    } else {
+                        got.unwrap();
+                        model.records.retain(|(seq, _)| *seq > up_to);
+                    }
+                }
+                Action::Sync => spool.sync().unwrap(),
+                Action::Reopen => {
+                    drop(spool);
+                    spool = Spool::open_with(&tmp.0, opts).unwrap();
+                    prop_assert_eq!(spool.recovery(), Default::default());
+                }
+            }
+            prop_assert_eq!(spool.len(), model.records.len());
+            prop_assert_eq!(spool.bytes(), model.bytes());
+            prop_assert_eq!(spool.dropped(), model.dropped);
+            prop_assert_eq!(spool.next_seq(), model.next_seq);
+            prop_assert_eq!(spool.pending().unwrap(), Vec::from(model.records.clone()));
+        }
+    }
+}
