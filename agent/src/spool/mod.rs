@@ -107,6 +107,7 @@ pub struct Spool {
     writer: Option<File>,
     state: State,
     /// The sequence number the next push gets; at most `state.next_seq`.
+    /// 0 until the segments are loaded.
     next_seq: u64,
     /// `state` has drops the state file does not have yet.
     state_dirty: bool,
@@ -441,6 +442,11 @@ impl Spool {
     /// Every push is on disk by now, so the state can say exactly which
     /// number comes next and the reserved ones are not skipped.
     fn release_reservation(&mut self) -> Result<(), SpoolError> {
+        // An open that failed before the segments were read knows no
+        // number to write down; the state file stays as it was.
+        if self.next_seq == 0 {
+            return Ok(());
+        }
         if self.state.next_seq != self.next_seq || self.state_dirty {
             self.state.next_seq = self.next_seq;
             state::store(&self.dir, &self.state)?;

@@ -213,3 +213,19 @@ fn numbers_of_records_lost_in_a_crash_are_not_reused() {
     assert_eq!(payloads(&spool), vec![(1, b"one".to_vec())]);
     assert_eq!(spool.push(b"three").unwrap(), 1 + SEQ_RESERVE);
 }
+
+#[test]
+fn failed_open_leaves_the_state_alone() {
+    let tmp = TempDir::new("failed-open");
+    three_records(&tmp.0);
+    // Something named like a segment that cannot be read as one.
+    let odd = tmp.0.join(segment::file_name(99));
+    fs::create_dir(&odd).unwrap();
+    let err = Spool::open(&tmp.0, 1 << 20).unwrap_err();
+    assert!(matches!(err, SpoolError::Io { .. }), "unexpected: {err}");
+    assert!(err.to_string().contains(&*odd.to_string_lossy()), "{err}");
+    fs::remove_dir(&odd).unwrap();
+    let mut spool = Spool::open(&tmp.0, 1 << 20).unwrap();
+    assert_eq!(spool.len(), 3);
+    assert_eq!(spool.push(b"four").unwrap(), 4);
+}
