@@ -163,6 +163,45 @@ fn caller_mistakes_are_refused_without_change() {
     assert_eq!(spool.dropped(), 0);
 }
 
+/// Everything pending, read `batch` bytes at a time as a reconnecting agent
+/// would.
+fn replay_in_batches(spool: &Spool, batch: u64) -> Vec<(u64, Vec<u8>)> {
+    let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+    loop {
+        let after = out.last().map_or(0, |r| r.0);
+        let got = spool.pending_after(after, batch).unwrap();
+        if got.is_empty() {
+            return out;
+        }
+        let size: u64 = got.iter().map(|(_, p)| HEADER + p.len() as u64).sum();
+        assert!(got.len() == 1 || size <= batch, "batch of {size} > {batch}");
+        out.extend(got);
+    }
+}
+
+#[test]
+fn replay_in_batches_resumes_after_the_last_sent() {
+    let tmp = TempDir::new("batches");
+    let opts = SpoolOptions {
+        max_bytes: 1 << 20,
+        segment_bytes: 100,
+    };
+    let mut spool = Spool::open_with(&tmp.0, opts).unwrap();
+    for i in 0..20u8 {
+        spool.push(&[i; 10]).unwrap();
+    }
+    spool.ack(5).unwrap();
+    let first = spool.pending_after(0, 3 * (HEADER + 10)).unwrap();
+    assert_eq!(first.iter().map(|r| r.0).collect::<Vec<_>>(), [6, 7, 8]);
+    assert_eq!(first[0].1, [5; 10]);
+    let next = spool.pending_after(8, 2 * (HEADER + 10)).unwrap();
+    assert_eq!(next.iter().map(|r| r.0).collect::<Vec<_>>(), [9, 10]);
+    // A budget below one record still makes progress.
+    assert_eq!(spool.pending_after(10, 1).unwrap().len(), 1);
+    assert!(spool.pending_after(20, 1 << 20).unwrap().is_empty());
+    assert_eq!(replay_in_batches(&spool, 50).len(), 15);
+}
+
 #[derive(Debug, Clone)]
 enum Action {
     Push(Vec<u8>),
@@ -205,6 +244,7 @@ proptest! {
     fn matches_a_vecdeque_model(
         max_bytes in 16u64..400,
         segment_bytes in 8u64..200,
+        batch in 0u64..120,
         actions in proptest::collection::vec(action(), 1..60),
     ) {
         let tmp = TempDir::new("model");
@@ -257,6 +297,7 @@ proptest! {
             prop_assert_eq!(spool.dropped(), model.dropped);
             prop_assert_eq!(spool.next_seq(), model.next_seq);
             prop_assert_eq!(spool.pending().unwrap(), Vec::from(model.records.clone()));
+            prop_assert_eq!(replay_in_batches(&spool, batch), Vec::from(model.records.clone()));
         }
     }
 }

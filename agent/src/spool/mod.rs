@@ -349,14 +349,43 @@ impl Spool {
     }
 
     /// The records not acknowledged yet, oldest first, read back from disk.
+    /// Holds the whole spool in memory; replay with [`Spool::pending_after`]
+    /// when the cap is large.
     pub fn pending(&self) -> Result<Vec<(u64, Vec<u8>)>, SpoolError> {
-        let mut out = Vec::with_capacity(self.live_count);
-        for seg in self.segments.iter().filter(|s| !s.live.is_empty()) {
-            out.extend(segment::read_from(
-                &seg.path,
-                self.state.floor,
-                seg.live.len(),
-            )?);
+        self.pending_after(0, u64::MAX)
+    }
+
+    /// The waiting records with a sequence number above `after`, oldest
+    /// first, as many as fit in `max_bytes` of encoded size (always at
+    /// least one if any is waiting): replay in batches, passing the last
+    /// sequence number of one batch as `after` of the next.
+    pub fn pending_after(
+        &self,
+        after: u64,
+        max_bytes: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, SpoolError> {
+        let from = after.saturating_add(1).max(self.state.floor);
+        let mut out = Vec::new();
+        let mut budget = max_bytes;
+        for seg in &self.segments {
+            let mut want = 0;
+            let mut full = false;
+            for (_, size) in seg.live.iter().filter(|(seq, _)| *seq >= from) {
+                // The first record goes out whatever its size, or a budget
+                // below one record would never make progress.
+                if *size > budget && !(out.is_empty() && want == 0) {
+                    full = true;
+                    break;
+                }
+                budget = budget.saturating_sub(*size);
+                want += 1;
+            }
+            if want > 0 {
+                out.extend(segment::read_from(&seg.path, from, want)?);
+            }
+            if full {
+                break;
+            }
         }
         Ok(out)
     }

@@ -74,9 +74,9 @@ pub(crate) fn scan(path: &Path, after: u64) -> Result<Scanned, SpoolError> {
     Ok(scanned)
 }
 
-/// Reads the records with `seq >= floor`, in order.
+/// Reads the first `expected` records with `seq >= floor`, in order.
 ///
-/// `expected` is how many the spool indexed; reading fewer means the file
+/// The spool's index says they are there; finding fewer means the file
 /// changed behind the spool's back.
 pub(crate) fn read_from(
     path: &Path,
