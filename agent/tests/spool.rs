@@ -416,3 +416,11 @@ proptest! {
         prop_assert!(spool.push(b"after").unwrap() > last);
     }
 }
+
+/// The agent moves the spool into a blocking task.
+#[test]
+fn spool_can_move_between_threads() {
+    fn is_send<T: Send>() {}
+    is_send::<Spool>();
+    is_send::<SpoolError>();
+}

@@ -16,9 +16,10 @@
 //!
 //! - `<first seq>.seg`: append-only segments of length-prefixed, CRC32
 //!   checked records (see `record.rs`), rolled at [`SEGMENT_BYTES`];
-//! - `spool.state`: next sequence number, ack floor and drop count,
-//!   replaced atomically. It is what keeps sequence numbers from being
-//!   reused after every record was acked and its file deleted.
+//! - `spool.state`: the sequence numbers reserved so far, ack floor and
+//!   drop count, replaced atomically. It is what keeps sequence numbers from
+//!   being reused after every record was acked and its file deleted, or
+//!   after a record cut at open had already been sent.
 //!
 //! At open the segments are scanned; a torn or corrupt tail (a partial
 //! record, a bad CRC, a sequence number out of order) is cut away and
@@ -29,8 +30,11 @@
 //! - [`Spool::push`] hands the record to the operating system in one
 //!   write: it survives the process being killed, not a power loss.
 //! - [`Spool::sync`] fsyncs the segment being written and the state: every
-//!   record pushed before it survives a power loss. Callers that must not
-//!   reuse a sequence number across a power loss sync before sending.
+//!   record pushed before it survives a power loss.
+//! - Sequence numbers are reserved durably, [`SEQ_RESERVE`] at a time,
+//!   before one is handed out: none is ever reused, even after a power
+//!   loss. After a crash the rest of the reservation is skipped, so the
+//!   engine must accept gaps (a clean close leaves none).
 //! - [`Spool::ack`] is durable when it returns: acked records never come
 //!   back.
 //! - Drops are persisted before any file holding the dropped records is
@@ -63,7 +67,7 @@ pub const SEGMENT_BYTES: u64 = 1 << 20;
 /// at open (torn by a crash) may already have been sent, so its number must
 /// not come back; reserving ahead keeps that true without a state write
 /// per push. The price: after a crash, up to this many numbers are skipped.
-const SEQ_RESERVE: u64 = 1024;
+pub const SEQ_RESERVE: u64 = 1024;
 
 /// Options for [`Spool::open_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
