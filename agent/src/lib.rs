@@ -1,5 +1,7 @@
 //! The Vedette agent and the agent <-> engine wire protocol.
 //!
-//! Not built yet: see issue 5. The crate exists so the workspace has its
-//! fixed top level from the start.
+//! Being built piece by piece for issue 5. So far: [`spool`], the on-disk
+//! queue where results wait for the engine's acknowledgement.
 #![deny(missing_docs)]
+
+pub mod spool;
