@@ -1,0 +1,173 @@
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::RootCertStore;
+use x509_parser::extensions::GeneralName;
+
+use super::*;
+use crate::hub::server::server_identity;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let p = std::env::temp_dir().join(format!("vedette-ca-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        Dir(p)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn der(pem: &str) -> Vec<u8> {
+    x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .unwrap()
+        .1
+        .contents
+}
+
+fn csr(asked_name: &str) -> String {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![asked_name.to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, asked_name);
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+/// Whether rustls' webpki client verifier, trusting only `ca_pem`,
+/// accepts `cert_pem` as a client certificate.
+fn client_verifies(ca_pem: &str, cert_pem: &str) -> bool {
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from(der(ca_pem))).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .unwrap();
+    verifier
+        .verify_client_cert(&CertificateDer::from(der(cert_pem)), &[], UnixTime::now())
+        .is_ok()
+}
+
+#[test]
+fn created_once_then_reused_with_private_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Dir::new("reuse");
+    let first = Ca::open(&d.0).unwrap();
+    let second = Ca::open(&d.0).unwrap();
+    assert_eq!(first.cert_pem(), second.cert_pem());
+    let mode = std::fs::metadata(d.0.join("agents/ca.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn damaged_or_half_missing_files_are_named() {
+    let d = Dir::new("damaged");
+    Ca::open(&d.0).unwrap();
+    let key = d.0.join("agents/ca.key");
+    let good = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, "garbage").unwrap();
+    let e = Ca::open(&d.0).unwrap_err().to_string();
+    assert!(e.contains("ca.key") && e.contains("damaged"), "{e}");
+
+    // A key from another CA does not match the certificate.
+    let other = KeyPair::generate().unwrap().serialize_pem();
+    std::fs::write(&key, other).unwrap();
+    let e = Ca::open(&d.0).unwrap_err().to_string();
+    assert!(e.contains("ca.crt") && e.contains("does not match"), "{e}");
+
+    std::fs::write(&key, good).unwrap();
+    std::fs::write(
+        d.0.join("agents/ca.crt"),
+        "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let e = Ca::open(&d.0).unwrap_err().to_string();
+    assert!(e.contains("ca.crt"), "{e}");
+
+    std::fs::remove_file(d.0.join("agents/ca.crt")).unwrap();
+    let e = Ca::open(&d.0).unwrap_err().to_string();
+    assert!(e.contains("ca.crt") && e.contains("missing"), "{e}");
+}
+
+#[test]
+fn signed_cert_names_token_host_and_chains_to_ca() {
+    let d = Dir::new("sign");
+    let ca = Ca::open(&d.0).unwrap();
+    let pem = ca.sign_csr(&csr("evil.example"), "web-01").unwrap();
+    let bytes = der(&pem);
+    let (_, cert) = x509_parser::parse_x509_certificate(&bytes).unwrap();
+
+    let cns: Vec<_> = cert
+        .subject()
+        .iter_common_name()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cns, ["web-01"]);
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    let names: Vec<_> = san.value.general_names.iter().collect();
+    assert_eq!(names, [&GeneralName::DNSName("web-01")]);
+    let eku = cert.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.client_auth && !eku.server_auth);
+    assert!(!cert.is_ca());
+    let days =
+        (cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp()) / 86_400;
+    assert_eq!(days, AGENT_VALIDITY_DAYS);
+
+    assert!(client_verifies(ca.cert_pem(), &pem));
+    let other = Dir::new("sign-other");
+    let other_ca = Ca::open(&other.0).unwrap();
+    assert!(!client_verifies(other_ca.cert_pem(), &pem));
+
+    let listed = Registry::new(&d.0).list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].host, "web-01");
+    assert_eq!(listed[0].fingerprint, sha256_hex(&bytes));
+}
+
+#[test]
+fn bad_csr_and_host_are_refused() {
+    let d = Dir::new("badcsr");
+    let ca = Ca::open(&d.0).unwrap();
+    assert!(matches!(ca.sign_csr("junk", "web"), Err(CaError::Csr(_))));
+    assert!(matches!(
+        ca.sign_csr(&csr("x"), "bad host"),
+        Err(CaError::Host(_))
+    ));
+    assert!(Registry::new(&d.0).list().unwrap().is_empty());
+}
+
+#[test]
+fn server_cert_is_reused_and_not_a_client_cert() {
+    let d = Dir::new("server");
+    let ca = Ca::open(&d.0).unwrap();
+    let a = server_identity(&ca, &[]).unwrap();
+    let b = server_identity(&ca, &["127.0.0.1".into()]).unwrap();
+    assert_eq!(a.cert_pem, b.cert_pem);
+    let c = server_identity(&ca, &["hub.example".into()]).unwrap();
+    assert_ne!(a.cert_pem, c.cert_pem);
+    let bytes = der(&c.cert_pem);
+    let (_, cert) = x509_parser::parse_x509_certificate(&bytes).unwrap();
+    assert!(
+        cert.extended_key_usage()
+            .unwrap()
+            .unwrap()
+            .value
+            .server_auth
+    );
+    assert!(!client_verifies(ca.cert_pem(), &c.cert_pem));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(d.0.join("agents/hub.key"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
