@@ -21,9 +21,13 @@ pub fn token(state_dir: &Path, host: &str, ttl: Duration) -> anyhow::Result<Exit
     let token = TokenStore::new(state_dir).issue(host, ttl)?;
     let expires = OffsetDateTime::now_utc() + ttl;
     println!(
-        "Enrolment token for host {host}, usable once, until {} (CA {}).",
-        utc(expires),
-        ca.dir().join("ca.crt").display()
+        "Enrolment token for host {host}, usable once, until {}.",
+        utc(expires)
+    );
+    println!(
+        "CA {} (SHA-256 {}).",
+        ca.dir().join("ca.crt").display(),
+        ca.fingerprint()
     );
     println!("{token}");
     Ok(ExitCode::SUCCESS)

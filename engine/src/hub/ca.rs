@@ -114,6 +114,14 @@ impl Ca {
         &self.cert_pem
     }
 
+    /// SHA-256 of the CA certificate's DER, hex: what an operator compares
+    /// (or an agent pins) before trusting the hub on first contact.
+    pub fn fingerprint(&self) -> String {
+        x509_parser::pem::parse_x509_pem(self.cert_pem.as_bytes())
+            .map(|(_, block)| sha256_hex(&block.contents))
+            .unwrap_or_default()
+    }
+
     /// The directory holding the CA's files.
     pub fn dir(&self) -> &Path {
         &self.dir

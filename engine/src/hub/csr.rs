@@ -93,9 +93,14 @@ mod tests {
     use super::*;
 
     fn csr_for(alg: &'static SignatureAlgorithm) -> String {
-        let key = rcgen::KeyPair::generate_for(alg).unwrap();
-        let params = rcgen::CertificateParams::new(vec!["evil.example".to_string()]).unwrap();
-        params.serialize_request(&key).unwrap().pem().unwrap()
+        let key = rcgen::KeyPair::generate_for(alg).expect("test step");
+        let params =
+            rcgen::CertificateParams::new(vec!["evil.example".to_string()]).expect("test step");
+        params
+            .serialize_request(&key)
+            .expect("test step")
+            .pem()
+            .expect("test step")
     }
 
     #[test]
@@ -105,16 +110,22 @@ mod tests {
             &rcgen::PKCS_ECDSA_P384_SHA384,
             &rcgen::PKCS_ED25519,
         ] {
-            let key = verified_key(&csr_for(alg)).unwrap();
+            let key = verified_key(&csr_for(alg)).expect("test step");
             assert!(std::ptr::eq(key.algorithm(), alg));
         }
     }
 
     #[test]
     fn bad_input_is_refused() {
-        assert_eq!(verified_key("hello").unwrap_err(), CsrError::NotPem);
+        assert_eq!(
+            verified_key("hello").expect_err("must fail"),
+            CsrError::NotPem
+        );
         let cert_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        assert_eq!(verified_key(cert_pem).unwrap_err(), CsrError::NotPem);
+        assert_eq!(
+            verified_key(cert_pem).expect_err("must fail"),
+            CsrError::NotPem
+        );
         let junk = "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
         assert!(matches!(verified_key(junk), Err(CsrError::Malformed(_))));
     }
@@ -122,13 +133,19 @@ mod tests {
     #[test]
     fn tampered_request_fails_signature() {
         let pem = csr_for(&rcgen::PKCS_ECDSA_P256_SHA256);
-        let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
+        let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("test step");
         let mut der = block.contents;
         // Flip a byte inside the subject's "evil.example" text.
-        let at = der.windows(4).position(|w| w == b"evil").unwrap();
+        let at = der
+            .windows(4)
+            .position(|w| w == b"evil")
+            .expect("test step");
         der[at] ^= 0x20;
         let tampered = pem_encode(&der);
-        assert_eq!(verified_key(&tampered).unwrap_err(), CsrError::BadSignature);
+        assert_eq!(
+            verified_key(&tampered).expect_err("must fail"),
+            CsrError::BadSignature
+        );
     }
 
     fn pem_encode(der: &[u8]) -> String {

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -86,8 +87,14 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T, mode: u32) -> Result<(),
 /// Replaces `path` with `bytes`: a temporary file created with `mode` (so a
 /// key is never readable by others, not even briefly), synced, then renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
+    // Unique per writer (process and call), so writers never share one.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
     let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
+    tmp_name.push(format!(
+        ".tmp{}.{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
     let tmp = PathBuf::from(tmp_name);
     let result = (|| {
         let mut f = OpenOptions::new()
@@ -151,7 +158,7 @@ mod tests {
     fn temp(tag: &str) -> PathBuf {
         let p = std::env::temp_dir().join(format!("vedette-files-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
+        fs::create_dir_all(&p).expect("test step");
         p
     }
 
@@ -159,24 +166,30 @@ mod tests {
     fn atomic_write_sets_mode_and_replaces() {
         let dir = temp("atomic");
         let f = dir.join("k");
-        write_atomic(&f, b"one", PRIVATE).unwrap();
-        write_atomic(&f, b"two", PRIVATE).unwrap();
-        assert_eq!(fs::read_to_string(&f).unwrap(), "two");
-        let mode = fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        write_atomic(&f, b"one", PRIVATE).expect("test step");
+        write_atomic(&f, b"two", PRIVATE).expect("test step");
+        assert_eq!(fs::read_to_string(&f).expect("test step"), "two");
+        let mode = fs::metadata(&f).expect("test step").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file left");
-        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            fs::read_dir(&dir).expect("test step").count(),
+            1,
+            "no temp file left"
+        );
+        fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]
     fn json_missing_is_default_and_damage_names_file() {
         let dir = temp("json");
         let f = dir.join("x.json");
-        let v: Vec<u32> = read_json(&f).unwrap();
+        let v: Vec<u32> = read_json(&f).expect("test step");
         assert!(v.is_empty());
-        fs::write(&f, "{not json").unwrap();
-        let e = read_json::<Vec<u32>>(&f).unwrap_err().to_string();
+        fs::write(&f, "{not json").expect("test step");
+        let e = read_json::<Vec<u32>>(&f)
+            .expect_err("must fail")
+            .to_string();
         assert!(e.contains("x.json") && e.contains("damaged"), "{e}");
-        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&dir).expect("test step");
     }
 }

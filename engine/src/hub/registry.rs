@@ -146,25 +146,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("vedette-registry-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let reg = Registry::new(&dir);
-        reg.record(cert("web", "f1")).unwrap();
-        reg.record(cert("db", "f2")).unwrap();
-        assert!(!reg.is_revoked("web").unwrap());
-        assert_eq!(reg.revoke("web").unwrap(), 1);
-        assert_eq!(reg.revoke("web").unwrap(), 0);
+        reg.record(cert("web", "f1")).expect("test step");
+        reg.record(cert("db", "f2")).expect("test step");
+        assert!(!reg.is_revoked("web").expect("test step"));
+        assert_eq!(reg.revoke("web").expect("test step"), 1);
+        assert_eq!(reg.revoke("web").expect("test step"), 0);
         let again = Registry::new(&dir);
-        assert!(again.is_revoked("web").unwrap());
-        assert!(again.is_revoked("f1").unwrap());
-        assert!(!again.is_revoked("f2").unwrap());
-        assert!(!again.is_revoked("unknown").unwrap());
+        assert!(again.is_revoked("web").expect("test step"));
+        assert!(again.is_revoked("f1").expect("test step"));
+        assert!(!again.is_revoked("f2").expect("test step"));
+        assert!(!again.is_revoked("unknown").expect("test step"));
         assert!(matches!(
             again.revoke("nobody"),
             Err(RegistryError::UnknownHost(_))
         ));
         // Enrolled again after the revocation: the host is trusted again,
         // the old certificate stays revoked.
-        again.record(cert("web", "f3")).unwrap();
-        assert!(!again.is_revoked("web").unwrap());
-        assert!(again.is_revoked("f1").unwrap());
-        std::fs::remove_dir_all(&dir).unwrap();
+        again.record(cert("web", "f3")).expect("test step");
+        assert!(!again.is_revoked("web").expect("test step"));
+        assert!(again.is_revoked("f1").expect("test step"));
+        std::fs::remove_dir_all(&dir).expect("test step");
     }
 }

@@ -152,16 +152,18 @@ mod tests {
     fn once_then_already_used() {
         let dir = temp("once");
         let store = TokenStore::new(&dir);
-        let t = store.issue("web-01", Duration::from_secs(60)).unwrap();
+        let t = store
+            .issue("web-01", Duration::from_secs(60))
+            .expect("test step");
         assert_eq!(t.len(), 64);
-        assert_eq!(store.redeem(&t).unwrap(), "web-01");
+        assert_eq!(store.redeem(&t).expect("test step"), "web-01");
         assert!(matches!(
             store.redeem(&t),
             Err(TokenError::AlreadyUsed { host }) if host == "web-01"
         ));
-        let text = std::fs::read_to_string(dir.join("agents/tokens.json")).unwrap();
+        let text = std::fs::read_to_string(dir.join("agents/tokens.json")).expect("test step");
         assert!(!text.contains(&t), "the token text itself is never stored");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]
@@ -169,7 +171,9 @@ mod tests {
         let dir = temp("bad");
         let store = TokenStore::new(&dir);
         assert!(matches!(store.redeem("nope"), Err(TokenError::Unknown)));
-        let t = store.issue("db", Duration::from_secs(1)).unwrap();
+        let t = store
+            .issue("db", Duration::from_secs(1))
+            .expect("test step");
         assert!(matches!(store.redeem("nope"), Err(TokenError::Unknown)));
         std::thread::sleep(Duration::from_millis(2100));
         assert!(matches!(store.redeem(&t), Err(TokenError::Expired { .. })));
@@ -181,18 +185,38 @@ mod tests {
             store.issue("ok", Duration::ZERO),
             Err(TokenError::ZeroTtl)
         ));
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).expect("test step");
+    }
+
+    #[test]
+    fn racing_redeems_succeed_once() {
+        let dir = temp("race");
+        let store = TokenStore::new(&dir);
+        let t = store
+            .issue("web", Duration::from_secs(60))
+            .expect("test step");
+        let wins: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| TokenStore::new(&dir).redeem(&t).is_ok()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().expect("test step")))
+                .sum()
+        });
+        assert_eq!(wins, 1);
+        std::fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]
     fn damaged_file_is_named() {
         let dir = temp("damaged");
         let store = TokenStore::new(&dir);
-        store.issue("x", Duration::from_secs(5)).unwrap();
-        std::fs::write(dir.join("agents/tokens.json"), "[{").unwrap();
-        let e = store.redeem("whatever").unwrap_err().to_string();
+        store.issue("x", Duration::from_secs(5)).expect("test step");
+        std::fs::write(dir.join("agents/tokens.json"), "[{").expect("test step");
+        let e = store.redeem("whatever").expect_err("must fail").to_string();
         assert!(e.contains("tokens.json"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]

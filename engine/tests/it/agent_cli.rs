@@ -120,8 +120,33 @@ fn agent_ca_is_reused_across_runs() {
     assert_eq!(std::fs::read_to_string(&crt).expect("ca.crt"), first);
     assert_eq!(Ca::open(dir.path()).expect("open CA").cert_pem(), first);
 
-    std::fs::write(dir.path().join("agents/ca.key"), "broken").expect("write");
+    // The printed CA fingerprint is the one openssl computes.
     let state = dir.path().to_str().expect("utf-8 temp path");
+    let out = ok(&vedette(&[
+        "agent",
+        "token",
+        "--host",
+        "c",
+        "--state-dir",
+        state,
+    ]));
+    let fp = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&crt)
+        .output()
+        .expect("run openssl (Debian package openssl)");
+    let fp = String::from_utf8_lossy(&fp.stdout);
+    let hex: String = fp
+        .split('=')
+        .nth(1)
+        .expect("openssl prints name=fingerprint")
+        .trim()
+        .replace(':', "")
+        .to_lowercase();
+    assert_eq!(hex.len(), 64, "{fp}");
+    assert!(out.contains(&hex), "fingerprint {hex} in:\n{out}");
+
+    std::fs::write(dir.path().join("agents/ca.key"), "broken").expect("write");
     let out = vedette(&["agent", "token", "--host", "c", "--state-dir", state]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -26,29 +26,35 @@ impl Drop for Dir {
 
 fn der(pem: &str) -> Vec<u8> {
     x509_parser::pem::parse_x509_pem(pem.as_bytes())
-        .unwrap()
+        .expect("test step")
         .1
         .contents
 }
 
 fn csr(asked_name: &str) -> String {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![asked_name.to_string()]).unwrap();
+    let key = KeyPair::generate().expect("test step");
+    let mut params = CertificateParams::new(vec![asked_name.to_string()]).expect("test step");
     params
         .distinguished_name
         .push(DnType::CommonName, asked_name);
-    params.serialize_request(&key).unwrap().pem().unwrap()
+    params
+        .serialize_request(&key)
+        .expect("test step")
+        .pem()
+        .expect("test step")
 }
 
 /// Whether rustls' webpki client verifier, trusting only `ca_pem`,
 /// accepts `cert_pem` as a client certificate.
 fn client_verifies(ca_pem: &str, cert_pem: &str) -> bool {
     let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from(der(ca_pem))).unwrap();
+    roots
+        .add(CertificateDer::from(der(ca_pem)))
+        .expect("test step");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
-        .unwrap();
+        .expect("test step");
     verifier
         .verify_client_cert(&CertificateDer::from(der(cert_pem)), &[], UnixTime::now())
         .is_ok()
@@ -58,11 +64,12 @@ fn client_verifies(ca_pem: &str, cert_pem: &str) -> bool {
 fn created_once_then_reused_with_private_key() {
     use std::os::unix::fs::PermissionsExt;
     let d = Dir::new("reuse");
-    let first = Ca::open(&d.0).unwrap();
-    let second = Ca::open(&d.0).unwrap();
+    let first = Ca::open(&d.0).expect("test step");
+    let second = Ca::open(&d.0).expect("test step");
     assert_eq!(first.cert_pem(), second.cert_pem());
+    assert_eq!(first.fingerprint(), sha256_hex(&der(first.cert_pem())));
     let mode = std::fs::metadata(d.0.join("agents/ca.key"))
-        .unwrap()
+        .expect("test step")
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -71,51 +78,60 @@ fn created_once_then_reused_with_private_key() {
 #[test]
 fn damaged_or_half_missing_files_are_named() {
     let d = Dir::new("damaged");
-    Ca::open(&d.0).unwrap();
+    Ca::open(&d.0).expect("test step");
     let key = d.0.join("agents/ca.key");
-    let good = std::fs::read_to_string(&key).unwrap();
-    std::fs::write(&key, "garbage").unwrap();
-    let e = Ca::open(&d.0).unwrap_err().to_string();
+    let good = std::fs::read_to_string(&key).expect("test step");
+    std::fs::write(&key, "garbage").expect("test step");
+    let e = Ca::open(&d.0).expect_err("must fail").to_string();
     assert!(e.contains("ca.key") && e.contains("damaged"), "{e}");
 
     // A key from another CA does not match the certificate.
-    let other = KeyPair::generate().unwrap().serialize_pem();
-    std::fs::write(&key, other).unwrap();
-    let e = Ca::open(&d.0).unwrap_err().to_string();
+    let other = KeyPair::generate().expect("test step").serialize_pem();
+    std::fs::write(&key, other).expect("test step");
+    let e = Ca::open(&d.0).expect_err("must fail").to_string();
     assert!(e.contains("ca.crt") && e.contains("does not match"), "{e}");
 
-    std::fs::write(&key, good).unwrap();
+    std::fs::write(&key, good).expect("test step");
     std::fs::write(
         d.0.join("agents/ca.crt"),
         "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
     )
-    .unwrap();
-    let e = Ca::open(&d.0).unwrap_err().to_string();
+    .expect("test step");
+    let e = Ca::open(&d.0).expect_err("must fail").to_string();
     assert!(e.contains("ca.crt"), "{e}");
 
-    std::fs::remove_file(d.0.join("agents/ca.crt")).unwrap();
-    let e = Ca::open(&d.0).unwrap_err().to_string();
+    std::fs::remove_file(d.0.join("agents/ca.crt")).expect("test step");
+    let e = Ca::open(&d.0).expect_err("must fail").to_string();
     assert!(e.contains("ca.crt") && e.contains("missing"), "{e}");
 }
 
 #[test]
 fn signed_cert_names_token_host_and_chains_to_ca() {
     let d = Dir::new("sign");
-    let ca = Ca::open(&d.0).unwrap();
-    let pem = ca.sign_csr(&csr("evil.example"), "web-01").unwrap();
+    let ca = Ca::open(&d.0).expect("test step");
+    let pem = ca
+        .sign_csr(&csr("evil.example"), "web-01")
+        .expect("test step");
     let bytes = der(&pem);
-    let (_, cert) = x509_parser::parse_x509_certificate(&bytes).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&bytes).expect("test step");
 
     let cns: Vec<_> = cert
         .subject()
         .iter_common_name()
-        .map(|c| c.as_str().unwrap().to_string())
+        .map(|c| c.as_str().expect("test step").to_string())
         .collect();
     assert_eq!(cns, ["web-01"]);
-    let san = cert.subject_alternative_name().unwrap().unwrap();
+    let san = cert
+        .subject_alternative_name()
+        .expect("test step")
+        .expect("test step");
     let names: Vec<_> = san.value.general_names.iter().collect();
     assert_eq!(names, [&GeneralName::DNSName("web-01")]);
-    let eku = cert.extended_key_usage().unwrap().unwrap().value;
+    let eku = cert
+        .extended_key_usage()
+        .expect("test step")
+        .expect("test step")
+        .value;
     assert!(eku.client_auth && !eku.server_auth);
     assert!(!cert.is_ca());
     let days =
@@ -124,10 +140,10 @@ fn signed_cert_names_token_host_and_chains_to_ca() {
 
     assert!(client_verifies(ca.cert_pem(), &pem));
     let other = Dir::new("sign-other");
-    let other_ca = Ca::open(&other.0).unwrap();
+    let other_ca = Ca::open(&other.0).expect("test step");
     assert!(!client_verifies(other_ca.cert_pem(), &pem));
 
-    let listed = Registry::new(&d.0).list().unwrap();
+    let listed = Registry::new(&d.0).list().expect("test step");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].host, "web-01");
     assert_eq!(listed[0].fingerprint, sha256_hex(&bytes));
@@ -136,37 +152,37 @@ fn signed_cert_names_token_host_and_chains_to_ca() {
 #[test]
 fn bad_csr_and_host_are_refused() {
     let d = Dir::new("badcsr");
-    let ca = Ca::open(&d.0).unwrap();
+    let ca = Ca::open(&d.0).expect("test step");
     assert!(matches!(ca.sign_csr("junk", "web"), Err(CaError::Csr(_))));
     assert!(matches!(
         ca.sign_csr(&csr("x"), "bad host"),
         Err(CaError::Host(_))
     ));
-    assert!(Registry::new(&d.0).list().unwrap().is_empty());
+    assert!(Registry::new(&d.0).list().expect("test step").is_empty());
 }
 
 #[test]
 fn server_cert_is_reused_and_not_a_client_cert() {
     let d = Dir::new("server");
-    let ca = Ca::open(&d.0).unwrap();
-    let a = server_identity(&ca, &[]).unwrap();
-    let b = server_identity(&ca, &["127.0.0.1".into()]).unwrap();
+    let ca = Ca::open(&d.0).expect("test step");
+    let a = server_identity(&ca, &[]).expect("test step");
+    let b = server_identity(&ca, &["127.0.0.1".into()]).expect("test step");
     assert_eq!(a.cert_pem, b.cert_pem);
-    let c = server_identity(&ca, &["hub.example".into()]).unwrap();
+    let c = server_identity(&ca, &["hub.example".into()]).expect("test step");
     assert_ne!(a.cert_pem, c.cert_pem);
     let bytes = der(&c.cert_pem);
-    let (_, cert) = x509_parser::parse_x509_certificate(&bytes).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&bytes).expect("test step");
     assert!(
         cert.extended_key_usage()
-            .unwrap()
-            .unwrap()
+            .expect("test step")
+            .expect("test step")
             .value
             .server_auth
     );
     assert!(!client_verifies(ca.cert_pem(), &c.cert_pem));
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(d.0.join("agents/hub.key"))
-            .unwrap()
+            .expect("test step")
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
