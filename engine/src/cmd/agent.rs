@@ -18,18 +18,17 @@ use vedette::hub::tokens::TokenStore;
 pub fn token(state_dir: &Path, host: &str, ttl: Duration) -> anyhow::Result<ExitCode> {
     // The token is only useful against this CA, so make sure it exists.
     let ca = Ca::open(state_dir)?;
-    let token = TokenStore::new(state_dir).issue(host, ttl)?;
-    let expires = OffsetDateTime::now_utc() + ttl;
+    let issued = TokenStore::new(state_dir).issue(host, ttl)?;
     println!(
         "Enrolment token for host {host}, usable once, until {}.",
-        utc(expires)
+        unix_utc(issued.expires_at)
     );
     println!(
         "CA {} (SHA-256 {}).",
         ca.dir().join("ca.crt").display(),
         ca.fingerprint()
     );
-    println!("{token}");
+    println!("{}", issued.token);
     Ok(ExitCode::SUCCESS)
 }
 

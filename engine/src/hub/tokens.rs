@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use super::files::{self, FileError, StoreLock, PRIVATE};
 use super::{agents_dir, hex, now_unix, random_bytes, sha256_hex, validate_host, HostNameError};
 
+/// The longest a token may live: it is a bearer secret, meant to be used
+/// within minutes of being made.
+pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// How long used and expired entries are kept (to tell "already used" and
 /// "expired" apart from "unknown") before they are pruned.
 const KEEP_SPENT_S: u64 = 7 * 24 * 3600;
@@ -42,6 +46,9 @@ pub enum TokenError {
     /// A time-to-live of zero would make a token nobody can use.
     #[error("token lifetime must be at least one second")]
     ZeroTtl,
+    /// Longer than [`MAX_TTL`].
+    #[error("token lifetime must be at most 30 days")]
+    TtlTooLong,
     /// The system's random source failed.
     #[error("no random bytes from the operating system")]
     Random,
@@ -61,6 +68,15 @@ struct Entry {
     used_at: Option<u64>,
 }
 
+/// A newly made token: its text (shown once, never stored) and expiry.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// 64 hex characters (32 random bytes): safe in URLs, shells and files.
+    pub token: String,
+    /// Unix seconds after which it no longer works.
+    pub expires_at: u64,
+}
+
 /// The token file of one state directory.
 #[derive(Debug, Clone)]
 pub struct TokenStore {
@@ -78,12 +94,14 @@ impl TokenStore {
         }
     }
 
-    /// Makes a token enrolling `host`, valid for `ttl`; returns its text
-    /// (64 hex characters: 32 random bytes).
-    pub fn issue(&self, host: &str, ttl: Duration) -> Result<String, TokenError> {
+    /// Makes a token enrolling `host`, valid for `ttl` (1 s to [`MAX_TTL`]).
+    pub fn issue(&self, host: &str, ttl: Duration) -> Result<IssuedToken, TokenError> {
         validate_host(host)?;
         if ttl.as_secs() == 0 {
             return Err(TokenError::ZeroTtl);
+        }
+        if ttl > MAX_TTL {
+            return Err(TokenError::TtlTooLong);
         }
         let token = hex(&random_bytes::<32>().map_err(|_| TokenError::Random)?);
         if let Some(dir) = self.path.parent() {
@@ -93,14 +111,15 @@ impl TokenStore {
         let mut entries = self.load()?;
         let now = now_unix();
         entries.retain(|e| !spent_long_ago(e, now));
+        let expires_at = now.saturating_add(ttl.as_secs());
         entries.push(Entry {
             hash: sha256_hex(token.as_bytes()),
             host: host.to_string(),
-            expires_at: now.saturating_add(ttl.as_secs()),
+            expires_at,
             used_at: None,
         });
         files::write_json(&self.path, &entries, PRIVATE)?;
-        Ok(token)
+        Ok(IssuedToken { token, expires_at })
     }
 
     /// Spends `token`: the host it enrols, or why not. Works once.
@@ -152,9 +171,11 @@ mod tests {
     fn once_then_already_used() {
         let dir = temp("once");
         let store = TokenStore::new(&dir);
-        let t = store
+        let issued = store
             .issue("web-01", Duration::from_secs(60))
             .expect("test step");
+        assert!(issued.expires_at >= now_unix() + 59);
+        let t = issued.token;
         assert_eq!(t.len(), 64);
         assert_eq!(store.redeem(&t).expect("test step"), "web-01");
         assert!(matches!(
@@ -173,7 +194,8 @@ mod tests {
         assert!(matches!(store.redeem("nope"), Err(TokenError::Unknown)));
         let t = store
             .issue("db", Duration::from_secs(1))
-            .expect("test step");
+            .expect("test step")
+            .token;
         assert!(matches!(store.redeem("nope"), Err(TokenError::Unknown)));
         std::thread::sleep(Duration::from_millis(2100));
         assert!(matches!(store.redeem(&t), Err(TokenError::Expired { .. })));
@@ -185,6 +207,10 @@ mod tests {
             store.issue("ok", Duration::ZERO),
             Err(TokenError::ZeroTtl)
         ));
+        assert!(matches!(
+            store.issue("ok", MAX_TTL + Duration::from_secs(1)),
+            Err(TokenError::TtlTooLong)
+        ));
         std::fs::remove_dir_all(&dir).expect("test step");
     }
 
@@ -194,7 +220,8 @@ mod tests {
         let store = TokenStore::new(&dir);
         let t = store
             .issue("web", Duration::from_secs(60))
-            .expect("test step");
+            .expect("test step")
+            .token;
         let wins: usize = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
                 .map(|_| s.spawn(|| TokenStore::new(&dir).redeem(&t).is_ok()))

@@ -108,6 +108,24 @@ fn agent_token_bad_host_and_ttl_fail_clearly() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ttl"));
+    for (ttl, says) in [
+        ("99999999999d", "at most 30 days"),
+        ("0.5s", "at least one second"),
+    ] {
+        let out = vedette(&[
+            "agent",
+            "token",
+            "--host",
+            "ok",
+            "--ttl",
+            ttl,
+            "--state-dir",
+            state,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{ttl}: an error, not a panic");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{ttl}: {err}");
+    }
 }
 
 #[test]
