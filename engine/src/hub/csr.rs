@@ -148,6 +148,27 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever an agent sends, the answer is an error, never a panic.
+        #[test]
+        fn arbitrary_input_never_panics(der in proptest::collection::vec(proptest::num::u8::ANY, 0..600), text in ".{0,200}") {
+            let _ = verified_key(&pem_encode(&der));
+            let _ = verified_key(&text);
+        }
+
+        /// A valid CSR with any one byte changed is refused or (if the byte
+        /// was outside the signed part and harmless) still the same key.
+        #[test]
+        fn corrupted_csr_never_panics(at in 0usize..10_000, flip in 1u8..=255) {
+            let pem = csr_for(&rcgen::PKCS_ECDSA_P256_SHA256);
+            let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("test step");
+            let mut der = block.contents;
+            let i = at % der.len();
+            der[i] ^= flip;
+            let _ = verified_key(&pem_encode(&der));
+        }
+    }
+
     fn pem_encode(der: &[u8]) -> String {
         const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut body = String::new();

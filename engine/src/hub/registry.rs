@@ -165,6 +165,10 @@ mod tests {
         again.record(cert("web", "f3")).expect("test step");
         assert!(!again.is_revoked("web").expect("test step"));
         assert!(again.is_revoked("f1").expect("test step"));
+
+        std::fs::write(dir.join("agents/registry.json"), "[{\"host\":").expect("test step");
+        let e = again.is_revoked("web").expect_err("must fail").to_string();
+        assert!(e.contains("registry.json") && e.contains("damaged"), "{e}");
         std::fs::remove_dir_all(&dir).expect("test step");
     }
 }
