@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use x509_parser::extensions::GeneralName;
 
 use super::ca::{self, Ca, CaError};
@@ -16,6 +16,9 @@ use super::files::{self, StoreLock, PRIVATE, PUBLIC};
 /// Short enough that a leaked hub key does not stay useful for long, long
 /// enough to be no chore: it is renewed automatically anyway.
 const SERVER_VALIDITY_DAYS: i64 = 397;
+
+/// A hub certificate this close to expiry is replaced at the next start.
+const RENEW_BEFORE_DAYS: i64 = 30;
 
 /// Names every hub certificate carries, so loopback tests and local agents
 /// work without configuration.
@@ -45,10 +48,13 @@ pub fn server_identity(ca: &Ca, names: &[String]) -> Result<ServerIdentity, CaEr
     ) {
         let key = ca::load_key(&key_path, &key_pem)?;
         ca::check_cert_key(&crt_path, &cert_pem, &key, false)?;
-        if covers(&cert_pem, &wanted) {
+        if still_good(&cert_pem, &wanted) {
             return Ok(ServerIdentity { cert_pem, key_pem });
         }
-        tracing::info!(?wanted, "Hub certificate lacks a name; issuing a new one");
+        tracing::info!(
+            ?wanted,
+            "Hub certificate lacks a name or expires soon; issuing a new one"
+        );
     }
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(wanted)?;
@@ -68,14 +74,19 @@ pub fn server_identity(ca: &Ca, names: &[String]) -> Result<ServerIdentity, CaEr
     Ok(ServerIdentity { cert_pem, key_pem })
 }
 
-/// Whether the certificate's SANs include every one of `names`.
-fn covers(cert_pem: &str, names: &[String]) -> bool {
+/// Whether the certificate's SANs include every one of `names` and it is
+/// valid for at least [`RENEW_BEFORE_DAYS`] more.
+fn still_good(cert_pem: &str, names: &[String]) -> bool {
     let Ok((_, block)) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()) else {
         return false;
     };
     let Ok(cert) = block.parse_x509() else {
         return false;
     };
+    let renew_at = OffsetDateTime::now_utc() + Duration::days(RENEW_BEFORE_DAYS);
+    if cert.validity().not_after.timestamp() < renew_at.unix_timestamp() {
+        return false;
+    }
     let Ok(Some(san)) = cert.subject_alternative_name() else {
         return false;
     };

@@ -187,3 +187,33 @@ fn server_cert_is_reused_and_not_a_client_cert() {
     );
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn server_cert_near_expiry_is_renewed() {
+    let d = Dir::new("renew");
+    let ca = Ca::open(&d.0).expect("test step");
+    let key = KeyPair::generate().expect("test step");
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("test step");
+    params.not_before = backdated_now();
+    params.not_after = params.not_before + Duration::days(2);
+    let short = params
+        .signed_by(&key, &ca.issuer())
+        .expect("test step")
+        .pem();
+    let dir = d.0.join("agents");
+    std::fs::write(dir.join("hub.key"), key.serialize_pem()).expect("test step");
+    std::fs::write(dir.join("hub.crt"), &short).expect("test step");
+    let renewed = server_identity(&ca, &[]).expect("test step");
+    assert_ne!(renewed.cert_pem, short);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("hub.crt")).expect("test step"),
+        renewed.cert_pem
+    );
+
+    // A hub key that does not match its certificate is named, not reused.
+    std::fs::write(dir.join("hub.key"), key.serialize_pem()).expect("test step");
+    let e = server_identity(&ca, &[])
+        .expect_err("must fail")
+        .to_string();
+    assert!(e.contains("hub.crt") && e.contains("does not match"), "{e}");
+}
