@@ -155,16 +155,10 @@ impl StoreLock {
 mod tests {
     use super::*;
 
-    fn temp(tag: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("vedette-files-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).expect("test step");
-        p
-    }
-
     #[test]
     fn atomic_write_sets_mode_and_replaces() {
-        let dir = temp("atomic");
+        let dir = crate::hub::TestDir::new("atomic");
+        fs::create_dir_all(&*dir).expect("test step");
         let f = dir.join("k");
         write_atomic(&f, b"one", PRIVATE).expect("test step");
         write_atomic(&f, b"two", PRIVATE).expect("test step");
@@ -172,16 +166,16 @@ mod tests {
         let mode = fs::metadata(&f).expect("test step").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(
-            fs::read_dir(&dir).expect("test step").count(),
+            fs::read_dir(&*dir).expect("test step").count(),
             1,
             "no temp file left"
         );
-        fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]
     fn json_missing_is_default_and_damage_names_file() {
-        let dir = temp("json");
+        let dir = crate::hub::TestDir::new("json");
+        fs::create_dir_all(&*dir).expect("test step");
         let f = dir.join("x.json");
         let v: Vec<u32> = read_json(&f).expect("test step");
         assert!(v.is_empty());
@@ -190,6 +184,5 @@ mod tests {
             .expect_err("must fail")
             .to_string();
         assert!(e.contains("x.json") && e.contains("damaged"), "{e}");
-        fs::remove_dir_all(&dir).expect("test step");
     }
 }

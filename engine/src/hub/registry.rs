@@ -143,8 +143,7 @@ mod tests {
 
     #[test]
     fn revoke_is_persisted_and_answered() {
-        let dir = std::env::temp_dir().join(format!("vedette-registry-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::hub::TestDir::new("registry");
         let reg = Registry::new(&dir);
         reg.record(cert("web", "f1")).expect("test step");
         reg.record(cert("db", "f2")).expect("test step");
@@ -169,6 +168,5 @@ mod tests {
         std::fs::write(dir.join("agents/registry.json"), "[{\"host\":").expect("test step");
         let e = again.is_revoked("web").expect_err("must fail").to_string();
         assert!(e.contains("registry.json") && e.contains("damaged"), "{e}");
-        std::fs::remove_dir_all(&dir).expect("test step");
     }
 }

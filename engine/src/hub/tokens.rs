@@ -161,15 +161,9 @@ fn spent_long_ago(e: &Entry, now: u64) -> bool {
 mod tests {
     use super::*;
 
-    fn temp(tag: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("vedette-tokens-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        p
-    }
-
     #[test]
     fn once_then_already_used() {
-        let dir = temp("once");
+        let dir = crate::hub::TestDir::new("once");
         let store = TokenStore::new(&dir);
         let issued = store
             .issue("web-01", Duration::from_secs(60))
@@ -184,12 +178,11 @@ mod tests {
         ));
         let text = std::fs::read_to_string(dir.join("agents/tokens.json")).expect("test step");
         assert!(!text.contains(&t), "the token text itself is never stored");
-        std::fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]
     fn unknown_expired_and_bad_input() {
-        let dir = temp("bad");
+        let dir = crate::hub::TestDir::new("bad");
         let store = TokenStore::new(&dir);
         assert!(matches!(store.redeem("nope"), Err(TokenError::Unknown)));
         let t = store
@@ -211,12 +204,11 @@ mod tests {
             store.issue("ok", MAX_TTL + Duration::from_secs(1)),
             Err(TokenError::TtlTooLong)
         ));
-        std::fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]
     fn racing_redeems_succeed_once() {
-        let dir = temp("race");
+        let dir = crate::hub::TestDir::new("race");
         let store = TokenStore::new(&dir);
         let t = store
             .issue("web", Duration::from_secs(60))
@@ -232,18 +224,16 @@ mod tests {
                 .sum()
         });
         assert_eq!(wins, 1);
-        std::fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]
     fn damaged_file_is_named() {
-        let dir = temp("damaged");
+        let dir = crate::hub::TestDir::new("damaged");
         let store = TokenStore::new(&dir);
         store.issue("x", Duration::from_secs(5)).expect("test step");
         std::fs::write(dir.join("agents/tokens.json"), "[{").expect("test step");
         let e = store.redeem("whatever").expect_err("must fail").to_string();
         assert!(e.contains("tokens.json"), "{e}");
-        std::fs::remove_dir_all(&dir).expect("test step");
     }
 
     #[test]

@@ -7,22 +7,7 @@ use x509_parser::extensions::GeneralName;
 
 use super::*;
 use crate::hub::server::server_identity;
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("vedette-ca-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        Dir(p)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::hub::TestDir;
 
 fn der(pem: &str) -> Vec<u8> {
     x509_parser::pem::parse_x509_pem(pem.as_bytes())
@@ -63,7 +48,7 @@ fn client_verifies(ca_pem: &str, cert_pem: &str) -> bool {
 #[test]
 fn created_once_then_reused_with_private_key() {
     use std::os::unix::fs::PermissionsExt;
-    let d = Dir::new("reuse");
+    let d = TestDir::new("reuse");
     let first = Ca::open(&d.0).expect("test step");
     let second = Ca::open(&d.0).expect("test step");
     assert_eq!(first.cert_pem(), second.cert_pem());
@@ -77,7 +62,7 @@ fn created_once_then_reused_with_private_key() {
 
 #[test]
 fn damaged_or_half_missing_files_are_named() {
-    let d = Dir::new("damaged");
+    let d = TestDir::new("damaged");
     Ca::open(&d.0).expect("test step");
     let key = d.0.join("agents/ca.key");
     let good = std::fs::read_to_string(&key).expect("test step");
@@ -107,7 +92,7 @@ fn damaged_or_half_missing_files_are_named() {
 
 #[test]
 fn signed_cert_names_token_host_and_chains_to_ca() {
-    let d = Dir::new("sign");
+    let d = TestDir::new("sign");
     let ca = Ca::open(&d.0).expect("test step");
     let pem = ca
         .sign_csr(&csr("evil.example"), "web-01")
@@ -139,7 +124,7 @@ fn signed_cert_names_token_host_and_chains_to_ca() {
     assert_eq!(days, AGENT_VALIDITY_DAYS);
 
     assert!(client_verifies(ca.cert_pem(), &pem));
-    let other = Dir::new("sign-other");
+    let other = TestDir::new("sign-other");
     let other_ca = Ca::open(&other.0).expect("test step");
     assert!(!client_verifies(other_ca.cert_pem(), &pem));
 
@@ -151,7 +136,7 @@ fn signed_cert_names_token_host_and_chains_to_ca() {
 
 #[test]
 fn bad_csr_and_host_are_refused() {
-    let d = Dir::new("badcsr");
+    let d = TestDir::new("badcsr");
     let ca = Ca::open(&d.0).expect("test step");
     assert!(matches!(ca.sign_csr("junk", "web"), Err(CaError::Csr(_))));
     assert!(matches!(
@@ -163,7 +148,7 @@ fn bad_csr_and_host_are_refused() {
 
 #[test]
 fn server_cert_is_reused_and_not_a_client_cert() {
-    let d = Dir::new("server");
+    let d = TestDir::new("server");
     let ca = Ca::open(&d.0).expect("test step");
     let a = server_identity(&ca, &[]).expect("test step");
     let b = server_identity(&ca, &["127.0.0.1".into()]).expect("test step");
@@ -190,7 +175,7 @@ fn server_cert_is_reused_and_not_a_client_cert() {
 
 #[test]
 fn server_cert_near_expiry_is_renewed() {
-    let d = Dir::new("renew");
+    let d = TestDir::new("renew");
     let ca = Ca::open(&d.0).expect("test step");
     let key = KeyPair::generate().expect("test step");
     let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("test step");
