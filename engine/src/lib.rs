@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod hub;
 pub mod limits;
 pub mod model;
 pub mod plugin_output;

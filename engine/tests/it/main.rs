@@ -1,6 +1,7 @@
 //! Vedette's integration tests: one binary, one module per area, real
 //! peers started by `support`.
 
+mod agent_cli;
 mod config;
 mod daemon;
 mod probes_dns;
