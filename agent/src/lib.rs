@@ -1,5 +1,9 @@
 //! The Vedette agent and the agent <-> engine wire protocol.
 //!
-//! Not built yet: see issue 5. The crate exists so the workspace has its
-//! fixed top level from the start.
+//! Brief overview: [`checks`] holds the built-in system checks (load, swap,
+//! disk, memory, procs, uptime, cpu) that read /proc and statvfs natively
+//! and answer in the exact form of the matching monitoring-plugins binary.
+//! The wire protocol and the engine connection come later (issue 5).
 #![deny(missing_docs)]
+
+pub mod checks;
