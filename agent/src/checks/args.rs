@@ -92,22 +92,14 @@ impl<'a> Flags<'a> {
                 Some((n, v)) => (n, Some(v)),
                 None => (long, None),
             };
-            return Some(Ok(Flag {
-                name,
-                inline,
-                word,
-            }));
+            return Some(Ok(Flag { name, inline, word }));
         }
         match word.strip_prefix('-') {
             Some(short) if !short.is_empty() => {
                 let split = short.char_indices().nth(1).map_or(short.len(), |(i, _)| i);
                 let (name, rest) = short.split_at(split);
                 let inline = (!rest.is_empty()).then_some(rest);
-                Some(Ok(Flag {
-                    name,
-                    inline,
-                    word,
-                }))
+                Some(Ok(Flag { name, inline, word }))
             }
             _ => Some(Err(ArgError::Unknown(word.to_string()))),
         }
@@ -175,10 +167,11 @@ mod tests {
     #[test]
     fn values_come_inline_or_next() {
         let got = walk(&["-w", "1", "-c2", "--warning=3", "--critical", "4"]).expect("walk");
-        let want: Vec<(String, String)> = [("w", "1"), ("c", "2"), ("warning", "3"), ("critical", "4")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
+        let want: Vec<(String, String)> =
+            [("w", "1"), ("c", "2"), ("warning", "3"), ("critical", "4")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
         assert_eq!(got, want);
     }
 

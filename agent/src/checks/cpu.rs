@@ -169,7 +169,10 @@ mod tests {
         let r = evaluate(&c, &a, &b);
         // 200 ticks passed, 100 idle: 50% busy.
         assert_eq!(r.status, Status::Warning);
-        assert_eq!(&*r.output, "CPU WARNING - 50.00% used (user 40.00%, system 10.00%, iowait 0.00%)");
+        assert_eq!(
+            &*r.output,
+            "CPU WARNING - 50.00% used (user 40.00%, system 10.00%, iowait 0.00%)"
+        );
         assert_eq!(
             &*r.perfdata,
             "cpu=50.00%;40;90;0;100 user=40.00%;;;0;100 system=10.00%;;;0;100 iowait=0.00%;;;0;100"
@@ -181,7 +184,14 @@ mod tests {
     #[test]
     fn parser_never_panics() {
         assert_eq!(parse_stat("cpu  1 2 3 4 5\n").map(|s| s.total()), Some(15));
-        for garbage in ["", "cpu", "cpu 1 2 3 4", "cpu 1 x 3 4 5", "cpu0 1 2 3 4 5", "\u{0}cpu 1"] {
+        for garbage in [
+            "",
+            "cpu",
+            "cpu 1 2 3 4",
+            "cpu 1 x 3 4 5",
+            "cpu0 1 2 3 4 5",
+            "\u{0}cpu 1",
+        ] {
             assert_eq!(parse_stat(garbage), None, "{garbage:?}");
         }
         let huge = format!("cpu {m} {m} {m} {m} {m} {m} {m} {m}", m = u64::MAX);

@@ -4,7 +4,8 @@
 //! percent of the space is free) or `N[KMGT]` (alert when at most that much
 //! is free, MiB when no unit), `-W`/`-K` as `N%` for free inodes. As in
 //! check_disk 2.3, "used" is `blocks - bfree`, the percentage is taken over
-//! `used + bavail` (root's reserve left out) and rounded up, and perfdata is
+//! `used + bavail` (root's reserve left out) and rounded up, free MiB are
+//! rounded down, and perfdata is (in bytes rounded down to whole MiB)
 //! `PATH=<used>B;<warn>;<crit>;0;<total>` with thresholds turned into used
 //! bytes.
 
@@ -33,7 +34,10 @@ impl DiskLimit {
         let bad = || ArgError::invalid(flag, text, "expected N% or N[KMGT]");
         let number = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
         if let Some(p) = text.strip_suffix('%') {
-            return number(p).filter(|p| *p <= 100.0).map(DiskLimit::Percent).ok_or_else(bad);
+            return number(p)
+                .filter(|p| *p <= 100.0)
+                .map(DiskLimit::Percent)
+                .ok_or_else(bad);
         }
         if percent_only {
             return Err(bad());
@@ -45,7 +49,9 @@ impl DiskLimit {
             Some((i, 'T' | 't')) => (&text[..i], 1024.0 * 1024.0),
             _ => (text, 1.0),
         };
-        number(digits).map(|v| DiskLimit::Mib(v * scale)).ok_or_else(bad)
+        number(digits)
+            .map(|v| DiskLimit::Mib(v * scale))
+            .ok_or_else(bad)
     }
 
     /// Whether this limit alerts for `free_pct` percent or `free_mib` MiB
@@ -56,7 +62,12 @@ impl DiskLimit {
             DiskLimit::Percent(p) => (p, free_pct),
             DiskLimit::Mib(m) => (m, free_mib),
         };
-        Range { start: 0.0, end: bound, inside: true }.alerts(value)
+        Range {
+            start: 0.0,
+            end: bound,
+            inside: true,
+        }
+        .alerts(value)
     }
 
     /// The threshold as used bytes out of `total`, as perfdata shows it.
@@ -185,7 +196,10 @@ impl Disk {
     pub fn run(&self) -> CheckResult {
         match statvfs(&self.config.path) {
             Ok(stats) => evaluate(&self.config, &stats),
-            Err(e) => super::unknown("DISK", format_args!("cannot statvfs {}: {e}", self.config.path.display())),
+            Err(e) => super::unknown(
+                "DISK",
+                format_args!("cannot statvfs {}: {e}", self.config.path.display()),
+            ),
         }
     }
 }
@@ -205,13 +219,19 @@ pub fn evaluate(config: &DiskConfig, stats: &FsStats) -> CheckResult {
     // underflow.
     let bavail = stats.bavail.min(stats.bfree);
     let used_blocks = stats.blocks.saturating_sub(stats.bfree);
-    let total = stats.blocks.saturating_mul(stats.frsize);
-    let used = used_blocks.saturating_mul(stats.frsize);
-    let free_mib = bavail.saturating_mul(stats.frsize) as f64 / MIB;
+    // check_disk works in whole MiB and multiplies back for perfdata, so
+    // bytes there are rounded down to a MiB.
+    let whole_mib = |bytes: u64| bytes / (1024 * 1024) * (1024 * 1024);
+    let total = whole_mib(stats.blocks.saturating_mul(stats.frsize));
+    let used = whole_mib(used_blocks.saturating_mul(stats.frsize));
+    // Whole MiB, rounded down: check_disk divides integers here.
+    let free_mib = (bavail.saturating_mul(stats.frsize) / (1024 * 1024)) as f64;
     let free_pct = 100.0 - pct_up(used_blocks, used_blocks.saturating_add(bavail));
     let inode_free_pct = 100.0 - pct_up(stats.files.saturating_sub(stats.ffree), stats.files);
     let space = |limit: Option<DiskLimit>| limit.is_some_and(|l| l.alerts(free_pct, free_mib));
-    let inodes = |limit: Option<f64>| limit.is_some_and(|l| DiskLimit::Percent(l).alerts(inode_free_pct, 0.0));
+    let inodes = |limit: Option<f64>| {
+        limit.is_some_and(|l| DiskLimit::Percent(l).alerts(inode_free_pct, 0.0))
+    };
     let status = if space(config.crit) || inodes(config.inode_crit) {
         Status::Critical
     } else if space(config.warn) || inodes(config.inode_warn) {
@@ -223,10 +243,21 @@ pub fn evaluate(config: &DiskConfig, stats: &FsStats) -> CheckResult {
     let output = format!(
         "DISK {status} - free space: {path} {free_mib:.0}MiB ({free_pct:.0}% inode={inode_free_pct:.0}%);"
     );
-    let limit = |l: Option<DiskLimit>| l.map(|l| l.used_bytes(total).to_string()).unwrap_or_default();
+    let limit = |l: Option<DiskLimit>| {
+        l.map(|l| l.used_bytes(total).to_string())
+            .unwrap_or_default()
+    };
     let label = path.to_string();
-    let label = if label.contains([' ', '\'', '=']) { format!("'{label}'") } else { label };
-    let perf = format!("{label}={used}B;{};{};0;{total}", limit(config.warn), limit(config.crit));
+    let label = if label.contains([' ', '\'', '=']) {
+        format!("'{label}'")
+    } else {
+        label
+    };
+    let perf = format!(
+        "{label}={used}B;{};{};0;{total}",
+        limit(config.warn),
+        limit(config.crit)
+    );
     CheckResult::new(status, output).with_perfdata(perf)
 }
 
@@ -252,10 +283,19 @@ mod tests {
     fn prints_like_check_disk() {
         let r = evaluate(&config(&["-w", "20%", "-c", "10%", "-p", "/"]), &ROOT);
         assert_eq!(r.status, Status::Ok);
-        assert_eq!(&*r.output, "DISK OK - free space: / 65046MiB (69% inode=97%);");
-        assert_eq!(&*r.perfdata, "/=29366419456B;216442024755;243497277849;0;270552530944");
+        assert_eq!(
+            &*r.output,
+            "DISK OK - free space: / 65046MiB (69% inode=97%);"
+        );
+        assert_eq!(
+            &*r.perfdata,
+            "/=29366419456B;216442024755;243497277849;0;270552530944"
+        );
         let r = evaluate(&config(&["-w", "100M", "-c", "50M", "-p", "/"]), &ROOT);
-        assert_eq!(&*r.perfdata, "/=29366419456B;270447673344;270500102144;0;270552530944");
+        assert_eq!(
+            &*r.perfdata,
+            "/=29366419456B;270447673344;270500102144;0;270552530944"
+        );
     }
 
     #[test]
@@ -273,9 +313,23 @@ mod tests {
     #[test]
     fn odd_stats_do_not_panic() {
         let c = config(&["-w", "20%", "-c", "10%", "-p", "/x"]);
-        let zero = FsStats { frsize: 0, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0 };
+        let zero = FsStats {
+            frsize: 0,
+            blocks: 0,
+            bfree: 0,
+            bavail: 0,
+            files: 0,
+            ffree: 0,
+        };
         assert_eq!(evaluate(&c, &zero).status, Status::Ok);
-        let odd = FsStats { frsize: u64::MAX, blocks: 1, bfree: 5, bavail: 9, files: 1, ffree: 7 };
+        let odd = FsStats {
+            frsize: u64::MAX,
+            blocks: 1,
+            bfree: 5,
+            bavail: 9,
+            files: 1,
+            ffree: 7,
+        };
         evaluate(&c, &odd);
     }
 
@@ -300,7 +354,15 @@ mod tests {
         let s = statvfs(Path::new("/")).expect("statvfs /");
         assert!(s.blocks > 0 && s.frsize > 0);
         assert!(statvfs(Path::new("/nonexistent/vedette")).is_err());
-        let r = Disk::new(config(&["-w", "1%", "-c", "1%", "-p", "/nonexistent/vedette"])).run();
+        let r = Disk::new(config(&[
+            "-w",
+            "1%",
+            "-c",
+            "1%",
+            "-p",
+            "/nonexistent/vedette",
+        ]))
+        .run();
         assert_eq!(r.status, Status::Unknown);
     }
 }

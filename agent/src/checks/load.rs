@@ -64,8 +64,14 @@ fn triple(flag: &str, text: &str) -> Result<[f64; 3], ArgError> {
     for slot in &mut out {
         let value = match parts.next() {
             Some(p) => {
-                let v = p.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
-                v.ok_or_else(|| ArgError::invalid(flag, text, "expected up to three non-negative numbers"))?
+                let v = p
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0);
+                v.ok_or_else(|| {
+                    ArgError::invalid(flag, text, "expected up to three non-negative numbers")
+                })?
             }
             None => last.ok_or_else(|| ArgError::invalid(flag, text, "empty"))?,
         };
@@ -83,7 +89,11 @@ pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
     let mut fields = text.split_ascii_whitespace();
     let mut out = [0.0; 3];
     for slot in &mut out {
-        *slot = fields.next()?.parse::<f64>().ok().filter(|v| v.is_finite())?;
+        *slot = fields
+            .next()?
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())?;
     }
     Some(out)
 }
@@ -129,7 +139,12 @@ impl Load {
             let list = std::fs::read_to_string(CPU_ONLINE).unwrap_or_default();
             match parse_cpu_list(&list) {
                 Some(n) => n,
-                None => return super::unknown("LOAD", format_args!("cannot count CPUs from {CPU_ONLINE}")),
+                None => {
+                    return super::unknown(
+                        "LOAD",
+                        format_args!("cannot count CPUs from {CPU_ONLINE}"),
+                    )
+                }
             }
         } else {
             1
@@ -144,15 +159,18 @@ pub fn evaluate(config: &LoadConfig, load: [f64; 3], cpus: u32) -> CheckResult {
     let scaled = load.map(|l| l / f64::from(cpus.max(1)));
     let judged = if config.per_cpu { scaled } else { load };
     let mut status = Status::Ok;
-    for i in 0..3 {
-        if judged[i] > config.crit[i] {
+    for ((value, warn), crit) in judged.iter().zip(config.warn).zip(config.crit) {
+        if *value > crit {
             status = Status::Critical;
             break;
-        } else if judged[i] > config.warn[i] {
+        } else if *value > warn {
             status = Status::Warning;
         }
     }
-    let total = format!("total load average: {:.2}, {:.2}, {:.2}", load[0], load[1], load[2]);
+    let total = format!(
+        "total load average: {:.2}, {:.2}, {:.2}",
+        load[0], load[1], load[2]
+    );
     let output = if config.per_cpu {
         format!(
             "LOAD {status} - scaled load average: {:.2}, {:.2}, {:.2} - {total}",
@@ -166,7 +184,11 @@ pub fn evaluate(config: &LoadConfig, load: [f64; 3], cpus: u32) -> CheckResult {
         let (w, c) = (config.warn[i], config.crit[i]);
         // check_load prints %.3f here, not fperfdata's %f.
         if config.per_cpu {
-            let _ = write!(perf, "{name}={:.3};;;0; scaled_{name}={:.3};{w:.3};{c:.3};0; ", load[i], scaled[i]);
+            let _ = write!(
+                perf,
+                "{name}={:.3};;;0; scaled_{name}={:.3};{w:.3};{c:.3};0; ",
+                load[i], scaled[i]
+            );
         } else {
             let _ = write!(perf, "{name}={:.3};{w:.3};{c:.3};0; ", load[i]);
         }
@@ -214,8 +236,18 @@ mod tests {
 
     #[test]
     fn loadavg_parser_takes_three_numbers_or_nothing() {
-        assert_eq!(parse_loadavg("0.10 0.20 0.30 1/87 1234\n"), Some([0.1, 0.2, 0.3]));
-        for garbage in ["", "0.1 0.2", "a b c", "0.1 nan 0.3", "\u{0}\u{ff}", "1 2 inf"] {
+        assert_eq!(
+            parse_loadavg("0.10 0.20 0.30 1/87 1234\n"),
+            Some([0.1, 0.2, 0.3])
+        );
+        for garbage in [
+            "",
+            "0.1 0.2",
+            "a b c",
+            "0.1 nan 0.3",
+            "\u{0}\u{ff}",
+            "1 2 inf",
+        ] {
             assert_eq!(parse_loadavg(garbage), None, "{garbage:?}");
         }
     }
@@ -252,7 +284,9 @@ mod tests {
             &*r.output,
             "LOAD OK - scaled load average: 0.36, 0.66, 1.11 - total load average: 0.72, 1.32, 2.23"
         );
-        assert!(r.perfdata.starts_with("load1=0.720;;;0; scaled_load1=0.360;15.000;30.000;0; load5="));
+        assert!(r
+            .perfdata
+            .starts_with("load1=0.720;;;0; scaled_load1=0.360;15.000;30.000;0; load5="));
     }
 
     #[test]

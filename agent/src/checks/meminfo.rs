@@ -62,9 +62,19 @@ mod tests {
 
     #[test]
     fn garbage_gives_missing_fields() {
-        for text in ["", "MemTotal", "MemTotal: x kB", "MemTotal: 5 MB", ":::\n\u{0}", "MemTotal: -1 kB"] {
+        for text in [
+            "",
+            "MemTotal",
+            "MemTotal: x kB",
+            "MemTotal: 5 MB",
+            ":::\n\u{0}",
+            "MemTotal: -1 kB",
+        ] {
             assert_eq!(parse(text).mem_total, None, "{text:?}");
         }
-        assert_eq!(parse("MemTotal: 99999999999999999999999 kB").mem_total, None);
+        assert_eq!(
+            parse("MemTotal: 99999999999999999999999 kB").mem_total,
+            None
+        );
     }
 }

@@ -62,7 +62,10 @@ impl Memory {
     pub fn run(&self) -> CheckResult {
         match std::fs::read_to_string(meminfo::MEMINFO) {
             Ok(text) => evaluate(&self.config, &meminfo::parse(&text)),
-            Err(e) => super::unknown("MEMORY", format_args!("cannot read {}: {e}", meminfo::MEMINFO)),
+            Err(e) => super::unknown(
+                "MEMORY",
+                format_args!("cannot read {}: {e}", meminfo::MEMINFO),
+            ),
         }
     }
 }
@@ -70,7 +73,10 @@ impl Memory {
 /// Judges the memory fields of `info` against `config`.
 pub fn evaluate(config: &MemoryConfig, info: &Meminfo) -> CheckResult {
     let (Some(total_kib), Some(avail_kib)) = (info.mem_total, info.mem_available) else {
-        return super::unknown("MEMORY", "no MemTotal/MemAvailable in /proc/meminfo (kernel older than 3.14?)");
+        return super::unknown(
+            "MEMORY",
+            "no MemTotal/MemAvailable in /proc/meminfo (kernel older than 3.14?)",
+        );
     };
     if total_kib == 0 {
         return super::unknown("MEMORY", "MemTotal is 0");
@@ -114,7 +120,10 @@ mod tests {
         let c = MemoryConfig::from_args(&["-w", "80", "-c", "90"]).expect("config");
         let r = evaluate(&c, &info(4_096_000, 2_048_000));
         assert_eq!(r.status, Status::Ok);
-        assert_eq!(&*r.output, "MEMORY OK - 50% used (2000MiB of 4000MiB, 2000MiB available)");
+        assert_eq!(
+            &*r.output,
+            "MEMORY OK - 50% used (2000MiB of 4000MiB, 2000MiB available)"
+        );
         assert_eq!(
             &*r.perfdata,
             "used_pct=50.00%;80;90;0;100 used=2097152000B;;;0;4194304000 available=2097152000B;;;0;4194304000"

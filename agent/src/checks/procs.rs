@@ -42,7 +42,11 @@ impl ProcsConfig {
                 return Err(flag.unknown());
             }
         }
-        Ok(ProcsConfig { command, warn, crit })
+        Ok(ProcsConfig {
+            command,
+            warn,
+            crit,
+        })
     }
 }
 
@@ -107,7 +111,11 @@ pub fn evaluate(config: &ProcsConfig, count: u64) -> CheckResult {
         None => String::new(),
     };
     let text = |r: &Option<RangeArg>| r.as_ref().map(|r| r.text.clone()).unwrap_or_default();
-    let perf = format!("procs={count};{};{};0;", text(&config.warn), text(&config.crit));
+    let perf = format!(
+        "procs={count};{};{};0;",
+        text(&config.warn),
+        text(&config.crit)
+    );
     CheckResult::new(status, format!("PROCS {status}: {count} {noun}{filter}")).with_perfdata(perf)
 }
 
@@ -125,12 +133,21 @@ mod tests {
         let c = config(&["-C", "bash", "-w", "1:5", "-c", "1:10"]);
         let r = evaluate(&c, 7);
         assert_eq!(r.status, Status::Warning);
-        assert_eq!(&*r.output, "PROCS WARNING: 7 processes with command name 'bash'");
+        assert_eq!(
+            &*r.output,
+            "PROCS WARNING: 7 processes with command name 'bash'"
+        );
         assert_eq!(&*r.perfdata, "procs=7;1:5;1:10;0;");
-        assert_eq!(&*evaluate(&c, 1).output, "PROCS OK: 1 process with command name 'bash'");
+        assert_eq!(
+            &*evaluate(&c, 1).output,
+            "PROCS OK: 1 process with command name 'bash'"
+        );
         assert_eq!(evaluate(&c, 0).status, Status::Critical);
         let r = evaluate(&config(&[]), 78);
-        assert_eq!((&*r.output, &*r.perfdata), ("PROCS OK: 78 processes", "procs=78;;;0;"));
+        assert_eq!(
+            (&*r.output, &*r.perfdata),
+            ("PROCS OK: 78 processes", "procs=78;;;0;")
+        );
     }
 
     #[test]

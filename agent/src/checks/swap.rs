@@ -81,7 +81,8 @@ impl SwapConfig {
                 crit = Some(SwapLimit::parse(flag.word, flags.value(&flag)?)?);
             } else if flag.is("n", "no-swap") {
                 let v = flags.value(&flag)?;
-                no_swap = Status::parse(v).ok_or_else(|| ArgError::invalid(flag.word, v, "not a state"))?;
+                no_swap = Status::parse(v)
+                    .ok_or_else(|| ArgError::invalid(flag.word, v, "not a state"))?;
             } else {
                 return Err(flag.unknown());
             }
@@ -110,7 +111,10 @@ impl Swap {
     pub fn run(&self) -> CheckResult {
         match std::fs::read_to_string(meminfo::MEMINFO) {
             Ok(text) => evaluate(&self.config, &meminfo::parse(&text)),
-            Err(e) => super::unknown("SWAP", format_args!("cannot read {}: {e}", meminfo::MEMINFO)),
+            Err(e) => super::unknown(
+                "SWAP",
+                format_args!("cannot read {}: {e}", meminfo::MEMINFO),
+            ),
         }
     }
 }
@@ -186,7 +190,10 @@ mod tests {
             "SWAP CRITICAL - 0% free (0MB out of 0MB) - Swap is either disabled, not present, or of zero size."
         );
         assert_eq!(&*r.perfdata, "swap=0B;0;0;0;0");
-        let r = evaluate(&config(&["-w", "20%", "-c", "10%", "-n", "ok"]), &info(0, 0));
+        let r = evaluate(
+            &config(&["-w", "20%", "-c", "10%", "-n", "ok"]),
+            &info(0, 0),
+        );
         assert_eq!(r.status, Status::Ok);
     }
 

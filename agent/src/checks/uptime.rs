@@ -46,7 +46,10 @@ impl UptimeConfig {
 /// Parses `/proc/uptime` (`19610.46 25008.79`): whole seconds up.
 pub fn parse_uptime(text: &str) -> Option<u64> {
     let first = text.split_ascii_whitespace().next()?;
-    let secs = first.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)?;
+    let secs = first
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
     // `as` saturates for values past u64::MAX, which is what we want here.
     Some(secs as u64)
 }
@@ -83,7 +86,11 @@ pub fn evaluate(config: &UptimeConfig, secs: u64) -> CheckResult {
     let day_word = if days == 1 { "day" } else { "days" };
     let output = format!("UPTIME {status} - up {days} {day_word}, {hours}:{mins:02}");
     let text = |r: &Option<RangeArg>| r.as_ref().map(|r| r.text.clone()).unwrap_or_default();
-    let perf = format!("uptime={secs}s;{};{};0;", text(&config.warn), text(&config.crit));
+    let perf = format!(
+        "uptime={secs}s;{};{};0;",
+        text(&config.warn),
+        text(&config.crit)
+    );
     CheckResult::new(status, output).with_perfdata(perf)
 }
 
