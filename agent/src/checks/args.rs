@@ -22,6 +22,9 @@ pub enum ArgError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Flags that are each valid but contradict each other.
+    #[error("inconsistent thresholds: {0}")]
+    Inconsistent(&'static str),
     /// A flag the check cannot run without.
     #[error("required flag {0} not given")]
     Required(&'static str),

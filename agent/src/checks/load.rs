@@ -48,9 +48,17 @@ impl LoadConfig {
                 return Err(flag.unknown());
             }
         }
+        let warn = warn.ok_or(ArgError::Required("-w"))?;
+        let crit = crit.ok_or(ArgError::Required("-c"))?;
+        // check_load refuses a warning above the critical: it could never fire.
+        if warn.iter().zip(crit).any(|(w, c)| *w > c) {
+            return Err(ArgError::Inconsistent(
+                "warning load is greater than critical load",
+            ));
+        }
         Ok(LoadConfig {
-            warn: warn.ok_or(ArgError::Required("-w"))?,
-            crit: crit.ok_or(ArgError::Required("-c"))?,
+            warn,
+            crit,
             per_cpu,
         })
     }
@@ -225,6 +233,8 @@ mod tests {
             &["-w", "1,2,3,4", "-c", "1"],
             &["-w", "-1", "-c", "1"],
             &["-w", "1,,2", "-c", "1"],
+            &["-w", "5", "-c", "1"],
+            &["-w", "1,5", "-c", "2,4"],
             &["-w", "1", "-c", "1", "-q"],
             &["-w", "1", "-c", "1", "-rx"],
             &["-w", "1", "-c"],

@@ -15,10 +15,12 @@ pub mod load;
 pub mod meminfo;
 pub mod memory;
 pub mod procs;
+pub mod registry;
 pub mod swap;
 pub mod uptime;
 
 pub use args::ArgError;
+pub use registry::{BuildError, SystemCheck};
 
 use vedette::check::{CheckResult, Status};
 

@@ -87,9 +87,23 @@ impl SwapConfig {
                 return Err(flag.unknown());
             }
         }
+        let warn = warn.ok_or(ArgError::Required("-w"))?;
+        let crit = crit.ok_or(ArgError::Required("-c"))?;
+        // As check_swap: a warning at less free space than the critical
+        // could never fire first.
+        let inverted = match (warn, crit) {
+            (SwapLimit::Percent(w), SwapLimit::Percent(c)) => w < c,
+            (SwapLimit::Bytes(w), SwapLimit::Bytes(c)) => w < c,
+            _ => false,
+        };
+        if inverted {
+            return Err(ArgError::Inconsistent(
+                "warning should be more free space than critical",
+            ));
+        }
         Ok(SwapConfig {
-            warn: warn.ok_or(ArgError::Required("-w"))?,
-            crit: crit.ok_or(ArgError::Required("-c"))?,
+            warn,
+            crit,
             no_swap,
         })
     }
@@ -220,6 +234,8 @@ mod tests {
             &["-w", "-5", "-c", "1"],
             &["-w", "1", "-c", "1", "-n", "maybe"],
             &["-w", "1", "-c", "1", "-a"],
+            &["-w", "10%", "-c", "20%"],
+            &["-w", "10", "-c", "20"],
         ];
         for args in bad {
             assert!(SwapConfig::from_args(args).is_err(), "{args:?}");
