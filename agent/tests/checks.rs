@@ -245,11 +245,14 @@ fn swap_matches_check_swap() {
         assert!(native.output.contains("MB out of"), "{native:?}");
     }
     // Crossed on purpose: an unused swap file is 100% free, so "at most
-    // 100% free" warns and "at most 100% free" critical wins.
-    for (args, want) in [
+    // 100% free" alerts, and 16 MiB free is at most 1 GiB.
+    let crossed: [(&[&str], Status); 4] = [
         (&["-w", "100%", "-c", "10%"], Status::Warning),
         (&["-w", "100%", "-c", "100%"], Status::Critical),
-    ] {
+        (&["-w", "1073741824", "-c", "1024"], Status::Warning),
+        (&["-w", "0%", "-c", "1073741824"], Status::Critical),
+    ];
+    for (args, want) in crossed {
         let native = run_swap(args);
         assert_eq!(native.status, want, "{native:?}");
         assert_same(

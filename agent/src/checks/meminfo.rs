@@ -15,6 +15,8 @@ pub struct Meminfo {
     pub swap_total: Option<u64>,
     /// `SwapFree`.
     pub swap_free: Option<u64>,
+    /// `SwapCached`: swapped pages also in RAM, which check_swap counts as free.
+    pub swap_cached: Option<u64>,
 }
 
 /// Parses `/proc/meminfo` text; odd lines are skipped, never a panic.
@@ -34,6 +36,7 @@ pub fn parse(text: &str) -> Meminfo {
             "MemAvailable" => &mut info.mem_available,
             "SwapTotal" => &mut info.swap_total,
             "SwapFree" => &mut info.swap_free,
+            "SwapCached" => &mut info.swap_cached,
             _ => continue,
         };
         *slot = value;
@@ -48,7 +51,7 @@ mod tests {
     #[test]
     fn reads_the_fields_in_kib() {
         let text = "MemTotal:        4000000 kB\nMemFree: 1 kB\nMemAvailable:    2500000 kB\n\
-                    SwapTotal:       16380 kB\nSwapFree:        16000 kB\n";
+                    SwapCached: 8 kB\nSwapTotal:       16380 kB\nSwapFree:        16000 kB\n";
         assert_eq!(
             parse(text),
             Meminfo {
@@ -56,6 +59,7 @@ mod tests {
                 mem_available: Some(2_500_000),
                 swap_total: Some(16380),
                 swap_free: Some(16000),
+                swap_cached: Some(8),
             }
         );
     }

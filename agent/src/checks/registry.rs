@@ -111,7 +111,7 @@ mod tests {
     fn builds_from_plugin_command_lines() {
         let lines: &[&[&str]] = &[
             &["/usr/lib/nagios/plugins/check_load", "-w", "99", "-c", "99"],
-            &["check_swap", "-w", "0%", "-c", "0%", "-n", "ok"],
+            &["check_swap", "-w", "1", "-c", "1", "-n", "ok"],
             &["disk", "-w", "0%", "-c", "0%", "-p", "/"],
             &["memory"],
             &["check_procs", "-w", "1:"],

@@ -1,10 +1,12 @@
 //! `swap`: free swap space, like `check_swap`.
 //!
-//! Flags: `-w`/`-c` as `N%` (alert when at most N percent is free) or `N`
-//! (alert when at most N bytes are free), `-n STATE` for a machine without
-//! swap (default CRITICAL, as the plugin). Numbers follow check_swap 2.3:
-//! sizes are whole MiB from /proc/meminfo, the percentage is truncated, and
-//! perfdata is `swap=<free>B;<warn>;<crit>;0;<total>` in whole bytes.
+//! Flags: `-w`/`-c` as `N%` (alert when at most N percent is free; 0%
+//! never alerts) or `N` (alert when at most N bytes are free), `-n STATE`
+//! for a machine without swap (default CRITICAL, as the plugin). Numbers
+//! follow check_swap 2.3: sizes are whole MiB from /proc/meminfo, free
+//! counts `SwapFree + SwapCached`, byte limits are judged before percent
+//! limits, percentages are truncated, and perfdata is
+//! `swap=<free>B;<warn>;<crit>;0;<total>` in whole bytes.
 
 use vedette::check::{CheckResult, Status};
 
@@ -14,8 +16,8 @@ use super::meminfo::{self, Meminfo};
 /// A swap threshold: a share of the total, or a byte count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SwapLimit {
-    /// `N%`: alert when at most N percent is free.
-    Percent(f64),
+    /// `N%`: alert when at most N percent is free (whole percents, as the plugin).
+    Percent(u8),
     /// `N`: alert when at most N bytes are free.
     Bytes(u64),
 }
@@ -24,31 +26,30 @@ impl SwapLimit {
     fn parse(flag: &str, text: &str) -> Result<SwapLimit, ArgError> {
         let bad = || ArgError::invalid(flag, text, "expected N% (0-100) or a byte count");
         match text.strip_suffix('%') {
-            Some(p) => {
-                let p = p.parse::<f64>().map_err(|_| bad())?;
-                if (0.0..=100.0).contains(&p) {
-                    Ok(SwapLimit::Percent(p))
-                } else {
-                    Err(bad())
-                }
-            }
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= 100 => Ok(SwapLimit::Percent(p)),
+                _ => Err(bad()),
+            },
             None => text.parse::<u64>().map(SwapLimit::Bytes).map_err(|_| bad()),
         }
     }
 
-    /// Whether `free` bytes out of `total` (with `used_pct` used) alerts.
-    fn alerts(self, free: u64, used_pct: u64) -> bool {
-        match self {
-            SwapLimit::Percent(p) => used_pct as f64 >= 100.0 - p,
-            SwapLimit::Bytes(b) => free <= b,
-        }
+    /// Whether this byte limit alerts for `free` bytes; percent limits never do.
+    fn alerts_bytes(self, free: u64) -> bool {
+        matches!(self, SwapLimit::Bytes(b) if free <= b)
+    }
+
+    /// Whether this percent limit alerts for `used_pct`; byte limits and
+    /// `0%` never do.
+    fn alerts_percent(self, used_pct: u64) -> bool {
+        matches!(self, SwapLimit::Percent(p) if p != 0 && used_pct >= 100 - u64::from(p))
     }
 
     /// The threshold in bytes, as the plugin prints it in perfdata.
     fn perf(self, total: u64) -> u64 {
         match self {
             // Integer division first, as the plugin does.
-            SwapLimit::Percent(p) => ((total / 100) as f64 * p) as u64,
+            SwapLimit::Percent(p) => total / 100 * u64::from(p),
             SwapLimit::Bytes(b) => b,
         }
     }
@@ -96,6 +97,15 @@ impl SwapConfig {
             (SwapLimit::Bytes(w), SwapLimit::Bytes(c)) => w < c,
             _ => false,
         };
+        if matches!(
+            (warn, crit),
+            (
+                SwapLimit::Percent(0) | SwapLimit::Bytes(0),
+                SwapLimit::Percent(0) | SwapLimit::Bytes(0)
+            )
+        ) {
+            return Err(ArgError::Inconsistent("warning and critical are both zero"));
+        }
         if inverted {
             return Err(ArgError::Inconsistent(
                 "warning should be more free space than critical",
@@ -139,7 +149,10 @@ pub fn evaluate(config: &SwapConfig, info: &Meminfo) -> CheckResult {
         return super::unknown("SWAP", "no SwapTotal/SwapFree in /proc/meminfo");
     };
     const MIB: u64 = 1024 * 1024;
-    let (total_mb, free_mb) = (total_kib / 1024, (free_kib / 1024).min(total_kib / 1024));
+    let total_mb = total_kib / 1024;
+    // Each field is cut to whole MiB before adding, as the plugin does;
+    // the `min` keeps a racing read from making free exceed total.
+    let free_mb = (free_kib / 1024 + info.swap_cached.unwrap_or(0) / 1024).min(total_mb);
     let (total, free) = (total_mb * MIB, free_mb * MIB);
     let perf = format!(
         "swap={free}B;{};{};0;{total}",
@@ -154,9 +167,13 @@ pub fn evaluate(config: &SwapConfig, info: &Meminfo) -> CheckResult {
         return CheckResult::new(config.no_swap, output).with_perfdata(perf);
     }
     let used_pct = (total_mb - free_mb) * 100 / total_mb;
-    let status = if config.crit.alerts(free, used_pct) {
+    let status = if config.crit.alerts_bytes(free) {
         Status::Critical
-    } else if config.warn.alerts(free, used_pct) {
+    } else if config.warn.alerts_bytes(free) {
+        Status::Warning
+    } else if config.crit.alerts_percent(used_pct) {
+        Status::Critical
+    } else if config.warn.alerts_percent(used_pct) {
         Status::Warning
     } else {
         Status::Ok
@@ -220,6 +237,18 @@ mod tests {
         let c = config(&["-w", "2097152", "-c", "1048576"]);
         assert_eq!(evaluate(&c, &info(102400, 2048)).status, Status::Warning);
         assert_eq!(evaluate(&c, &info(102400, 1024)).status, Status::Critical);
+        // Byte limits are judged before percent limits, as the plugin does.
+        let c = config(&["-w", "2097152", "-c", "50%"]);
+        assert_eq!(evaluate(&c, &info(102400, 2048)).status, Status::Warning);
+        // SwapCached counts as free.
+        let cached = Meminfo {
+            swap_cached: Some(40960),
+            ..info(102400, 10240)
+        };
+        assert_eq!(
+            &*evaluate(&c, &cached).output,
+            "SWAP CRITICAL - 50% free (50MB out of 100MB)"
+        );
         // Free above total (a kernel race) must not underflow.
         assert_eq!(evaluate(&c, &info(102400, 999_999)).status, Status::Ok);
         assert_eq!(evaluate(&c, &Meminfo::default()).status, Status::Unknown);
@@ -236,6 +265,8 @@ mod tests {
             &["-w", "1", "-c", "1", "-a"],
             &["-w", "10%", "-c", "20%"],
             &["-w", "10", "-c", "20"],
+            &["-w", "0%", "-c", "0"],
+            &["-w", "20.5%", "-c", "10%"],
         ];
         for args in bad {
             assert!(SwapConfig::from_args(args).is_err(), "{args:?}");
