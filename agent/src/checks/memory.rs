@@ -93,7 +93,11 @@ pub fn evaluate(config: &MemoryConfig, info: &Meminfo) -> CheckResult {
         mib(avail_kib)
     );
     let text = |r: &Option<RangeArg>| r.as_ref().map(|r| r.text.clone()).unwrap_or_default();
-    let (total, used, avail) = (total_kib * 1024, used_kib * 1024, avail_kib * 1024);
+    let (total, used, avail) = (
+        total_kib.saturating_mul(1024),
+        used_kib.saturating_mul(1024),
+        avail_kib.saturating_mul(1024),
+    );
     let perf = format!(
         "used_pct={used_pct:.2}%;{};{};0;100 used={used}B;;;0;{total} available={avail}B;;;0;{total}",
         text(&config.warn),

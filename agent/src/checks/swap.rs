@@ -153,7 +153,8 @@ pub fn evaluate(config: &SwapConfig, info: &Meminfo) -> CheckResult {
     // Each field is cut to whole MiB before adding, as the plugin does;
     // the `min` keeps a racing read from making free exceed total.
     let free_mb = (free_kib / 1024 + info.swap_cached.unwrap_or(0) / 1024).min(total_mb);
-    let (total, free) = (total_mb * MIB, free_mb * MIB);
+    // Saturating: only a corrupt meminfo could overflow, and it must not panic.
+    let (total, free) = (total_mb.saturating_mul(MIB), free_mb.saturating_mul(MIB));
     let perf = format!(
         "swap={free}B;{};{};0;{total}",
         config.warn.perf(total),
@@ -166,7 +167,7 @@ pub fn evaluate(config: &SwapConfig, info: &Meminfo) -> CheckResult {
         );
         return CheckResult::new(config.no_swap, output).with_perfdata(perf);
     }
-    let used_pct = (total_mb - free_mb) * 100 / total_mb;
+    let used_pct = (u128::from(total_mb - free_mb) * 100 / u128::from(total_mb)) as u64;
     let status = if config.crit.alerts_bytes(free) {
         Status::Critical
     } else if config.warn.alerts_bytes(free) {
