@@ -309,14 +309,19 @@ fn run_disk(args: &[&str]) -> CheckResult {
 
 #[test]
 fn disk_matches_check_disk_on_root() {
-    let args = ["-w", "20%", "-c", "10%", "-p", "/"];
-    // Other builds write to / meanwhile: 1% tolerance on bytes.
-    assert_same(
-        "disk /",
-        &run_disk(&args),
-        &plugin("check_disk", &args),
-        0.01,
-    );
+    // `/usr/lib` is no mount point: both must name the mount holding it.
+    for path in ["/", "/usr/lib"] {
+        let args = ["-w", "20%", "-c", "10%", "-p", path];
+        let native = run_disk(&args);
+        assert!(native.output.contains("free space: / "), "{native:?}");
+        // Other builds write to / meanwhile: 1% tolerance on bytes.
+        assert_same(
+            &format!("disk {path}"),
+            &native,
+            &plugin("check_disk", &args),
+            0.01,
+        );
+    }
 }
 
 #[test]
@@ -345,6 +350,20 @@ fn disk_matches_check_disk_exactly_on_a_quiet_tmpfs() {
         );
         assert_eq!(native.perfdata, real.perfdata, "{args:?}");
     }
+    // A directory inside the mount is reported under the mount's name.
+    let sub = fs.dir.0.join("sub");
+    std::fs::create_dir(&sub).expect("mkdir on tmpfs");
+    let args = [
+        "-w",
+        "20%",
+        "-c",
+        "10%",
+        "-p",
+        sub.to_str().expect("utf-8 temp path"),
+    ];
+    let native = run_disk(&args);
+    assert!(native.output.contains(&format!(" {path} ")), "{native:?}");
+    assert_eq!(native, plugin("check_disk", &args));
 }
 
 /// Copies of `sleep` under a name of the test's own, killed on drop.

@@ -17,6 +17,7 @@ use vedette::check::{CheckResult, Status};
 use vedette::threshold::Range;
 
 use super::args::{ArgError, Flags};
+use super::mounts;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -194,13 +195,24 @@ impl Disk {
 
     /// Runs the check once.
     pub fn run(&self) -> CheckResult {
-        match statvfs(&self.config.path) {
-            Ok(stats) => evaluate(&self.config, &stats),
-            Err(e) => super::unknown(
-                "DISK",
-                format_args!("cannot statvfs {}: {e}", self.config.path.display()),
-            ),
-        }
+        let path = &self.config.path;
+        let stats = match statvfs(path) {
+            Ok(stats) => stats,
+            Err(e) => {
+                return super::unknown(
+                    "DISK",
+                    format_args!("cannot statvfs {}: {e}", path.display()),
+                )
+            }
+        };
+        // Name the mount, as check_disk does; if the table cannot be read,
+        // the path as given still identifies the file system.
+        let mount = std::fs::canonicalize(path).ok().and_then(|abs| {
+            let table = std::fs::read_to_string(mounts::MOUNTS).ok()?;
+            mounts::mount_point(&table, &abs)
+        });
+        let label = mount.as_deref().unwrap_or(path).display().to_string();
+        evaluate(&self.config, &label, &stats)
     }
 }
 
@@ -213,8 +225,8 @@ fn pct_up(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Judges `stats` against `config`.
-pub fn evaluate(config: &DiskConfig, stats: &FsStats) -> CheckResult {
+/// Judges `stats` of the file system mounted at `mount` against `config`.
+pub fn evaluate(config: &DiskConfig, mount: &str, stats: &FsStats) -> CheckResult {
     // Saturating: statvfs numbers from a racing or odd file system must not
     // underflow.
     let bavail = stats.bavail.min(stats.bfree);
@@ -239,15 +251,14 @@ pub fn evaluate(config: &DiskConfig, stats: &FsStats) -> CheckResult {
     } else {
         Status::Ok
     };
-    let path = config.path.display();
     let output = format!(
-        "DISK {status} - free space: {path} {free_mib:.0}MiB ({free_pct:.0}% inode={inode_free_pct:.0}%);"
+        "DISK {status} - free space: {mount} {free_mib:.0}MiB ({free_pct:.0}% inode={inode_free_pct:.0}%);"
     );
     let limit = |l: Option<DiskLimit>| {
         l.map(|l| l.used_bytes(total).to_string())
             .unwrap_or_default()
     };
-    let label = path.to_string();
+    let label = mount.to_string();
     let label = if label.contains([' ', '\'', '=']) {
         format!("'{label}'")
     } else {
@@ -281,7 +292,7 @@ mod tests {
 
     #[test]
     fn prints_like_check_disk() {
-        let r = evaluate(&config(&["-w", "20%", "-c", "10%", "-p", "/"]), &ROOT);
+        let r = evaluate(&config(&["-w", "20%", "-c", "10%", "-p", "/"]), "/", &ROOT);
         assert_eq!(r.status, Status::Ok);
         assert_eq!(
             &*r.output,
@@ -291,7 +302,7 @@ mod tests {
             &*r.perfdata,
             "/=29366419456B;216442024755;243497277849;0;270552530944"
         );
-        let r = evaluate(&config(&["-w", "100M", "-c", "50M", "-p", "/"]), &ROOT);
+        let r = evaluate(&config(&["-w", "100M", "-c", "50M", "-p", "/"]), "/", &ROOT);
         assert_eq!(
             &*r.perfdata,
             "/=29366419456B;270447673344;270500102144;0;270552530944"
@@ -301,13 +312,13 @@ mod tests {
     #[test]
     fn thresholds_alert_at_the_bound() {
         let c = config(&["-w", "69%", "-c", "10%", "-p", "/"]);
-        assert_eq!(evaluate(&c, &ROOT).status, Status::Warning);
+        assert_eq!(evaluate(&c, "/", &ROOT).status, Status::Warning);
         let c = config(&["-w", "99%", "-c", "98%", "-p", "/"]);
-        assert_eq!(evaluate(&c, &ROOT).status, Status::Critical);
+        assert_eq!(evaluate(&c, "/", &ROOT).status, Status::Critical);
         let c = config(&["-w", "1G", "-c", "70000", "-p", "/"]);
-        assert_eq!(evaluate(&c, &ROOT).status, Status::Critical);
+        assert_eq!(evaluate(&c, "/", &ROOT).status, Status::Critical);
         let c = config(&["-W", "98%", "-K", "5%", "-p", "/"]);
-        assert_eq!(evaluate(&c, &ROOT).status, Status::Warning);
+        assert_eq!(evaluate(&c, "/", &ROOT).status, Status::Warning);
     }
 
     #[test]
@@ -321,7 +332,7 @@ mod tests {
             files: 0,
             ffree: 0,
         };
-        assert_eq!(evaluate(&c, &zero).status, Status::Ok);
+        assert_eq!(evaluate(&c, "/", &zero).status, Status::Ok);
         let odd = FsStats {
             frsize: u64::MAX,
             blocks: 1,
@@ -330,7 +341,7 @@ mod tests {
             files: 1,
             ffree: 7,
         };
-        evaluate(&c, &odd);
+        evaluate(&c, "/", &odd);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod disk;
 pub mod load;
 pub mod meminfo;
 pub mod memory;
+pub mod mounts;
 pub mod procs;
 pub mod registry;
 pub mod swap;
@@ -70,7 +71,7 @@ mod never_panic {
         ) {
             let stats = disk::FsStats { frsize: a, blocks: b, bfree: c, bavail: d, files: e, ffree: f };
             let dc = disk::DiskConfig::from_args(&["-w", "20%", "-c", "5M", "-W", "10%", "-p", "/"]).expect("disk");
-            let _ = disk::evaluate(&dc, &stats);
+            let _ = disk::evaluate(&dc, "/", &stats);
             let info = meminfo::Meminfo { mem_total: Some(a), mem_available: Some(b), swap_total: Some(c), swap_free: Some(d), swap_cached: Some(e) };
             let sc = swap::SwapConfig::from_args(&["-w", "20%", "-c", "1"]).expect("swap");
             let _ = swap::evaluate(&sc, &info);
