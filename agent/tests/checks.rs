@@ -428,3 +428,88 @@ fn procs_matches_check_procs() {
     assert_eq!(native, plugin("check_procs", &args));
     drop(sleepers);
 }
+
+/// `free -b`'s `Mem:` line: (total, available) in bytes.
+fn free_bytes() -> (f64, f64) {
+    let out = Command::new("free")
+        .arg("-b")
+        .output()
+        .expect("free (Debian package procps)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Mem:"))
+        .expect("Mem: line from free");
+    let cols: Vec<f64> = line
+        .split_ascii_whitespace()
+        .skip(1)
+        .map(|c| c.parse().expect("number"))
+        .collect();
+    assert!(cols.len() >= 6, "free -b has no available column: {line}");
+    (cols[0], cols[5])
+}
+
+#[test]
+fn memory_agrees_with_free() {
+    let run = |args: &[&str]| {
+        vedette_agent::checks::memory::Memory::new(
+            vedette_agent::checks::memory::MemoryConfig::from_args(args).expect("memory flags"),
+        )
+        .run()
+    };
+    let native = run(&["-w", "101", "-c", "101"]);
+    assert_eq!(native.status, Status::Ok, "{native:?}");
+    let (total, available) = free_bytes();
+    let perf = items(&native.perfdata);
+    let labels: Vec<&str> = perf.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(labels, ["used_pct", "used", "available"]);
+    // procps reads the same MemTotal/MemAvailable; memory moves a little.
+    assert_eq!(
+        perf[2].limits.last().map(String::as_str),
+        Some(&*total.to_string())
+    );
+    assert!(
+        close(perf[2].value, available, 0.05),
+        "available {} vs free's {available}",
+        perf[2].value
+    );
+    assert!(close(perf[1].value + perf[2].value, total, 1e-9));
+    // Crossed on purpose: some memory is always in use.
+    assert_eq!(run(&["-w", "0:0.001"]).status, Status::Warning);
+    assert_eq!(
+        run(&["-w", "0:0.001", "-c", "@0:100"]).status,
+        Status::Critical
+    );
+}
+
+#[test]
+fn cpu_sees_a_busy_interval() {
+    use vedette_agent::checks::cpu::{Cpu, CpuConfig};
+    let mut cpu = Cpu::new(CpuConfig::from_args(&["-w", "0:1"]).expect("cpu flags"));
+    cpu.run();
+    // Spin one core for a while: with it busy, at least a good share of all
+    // CPU time is busy, whatever else the machine does.
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    let mut x = 0u64;
+    while std::time::Instant::now() < until {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+    let r = cpu.run();
+    let busy = items(&r.perfdata)[0].value;
+    // All CPUs the kernel counts, not just those this process may use.
+    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+    let cpus = stat
+        .lines()
+        .filter(|l| {
+            l.strip_prefix("cpu")
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .count()
+        .max(1) as f64;
+    assert!(
+        busy >= 80.0 / cpus,
+        "busy {busy}% after spinning one of {cpus} CPUs: {r:?}"
+    );
+    // Crossed on purpose: busy above 1% warns.
+    assert_eq!(r.status, Status::Warning, "{r:?}");
+}
