@@ -1,4 +1,5 @@
-//! Built-in system checks: native replacements for monitoring-plugins.
+//! Built-in system checks: native replacements for monitoring-plugins,
+//! plus `memory`, `uptime`, `cpu` and `net`, which have no standard plugin.
 //!
 //! Ground rules: a check never forks and never blocks for long; it reads
 //! /proc (or statvfs) once per run. Each module has a config type built by
@@ -15,6 +16,7 @@ pub mod load;
 pub mod meminfo;
 pub mod memory;
 pub mod mounts;
+pub mod net;
 pub mod procs;
 pub mod registry;
 pub mod swap;
@@ -48,11 +50,12 @@ mod never_panic {
             let _ = procs::parse_comm(&text);
             let _ = uptime::parse_uptime(&text);
             let _ = cpu::parse_stat(&text);
+            let _ = net::parse_net_dev(&text, "lo");
         }
 
         #[test]
         fn command_lines_give_a_check_or_an_error(
-            name in prop::sample::select(vec!["load", "swap", "disk", "memory", "procs", "uptime", "cpu", "x"]),
+            name in prop::sample::select(vec!["load", "swap", "disk", "memory", "procs", "uptime", "cpu", "net", "x"]),
             words in prop::collection::vec(
                 prop_oneof!["-[wcrnpWKC]", "--[a-z]{1,8}(=[0-9%:@~.,-]{0,6})?", "[0-9%:@~.,MGKk-]{0,8}", "\\PC{0,4}"],
                 0..6,

@@ -7,7 +7,7 @@ use std::path::Path;
 use vedette::check::CheckResult;
 
 use super::args::ArgError;
-use super::{cpu, disk, load, memory, procs, swap, uptime};
+use super::{cpu, disk, load, memory, net, procs, swap, uptime};
 
 /// Why a command line does not name a usable built-in check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +45,8 @@ pub enum SystemCheck {
     Uptime(uptime::Uptime),
     /// CPU usage since the previous run.
     Cpu(cpu::Cpu),
+    /// Interface traffic since the previous run.
+    Net(net::Net),
 }
 
 impl SystemCheck {
@@ -84,6 +86,9 @@ impl SystemCheck {
             "cpu" => SystemCheck::Cpu(cpu::Cpu::new(
                 cpu::CpuConfig::from_args(args).map_err(wrap("cpu"))?,
             )),
+            "net" => SystemCheck::Net(net::Net::new(
+                net::NetConfig::from_args(args).map_err(wrap("net"))?,
+            )),
             _ => return Err(BuildError::UnknownCheck(first.to_string())),
         })
     }
@@ -98,6 +103,7 @@ impl SystemCheck {
             SystemCheck::Procs(c) => c.run(),
             SystemCheck::Uptime(c) => c.run(),
             SystemCheck::Cpu(c) => c.run(),
+            SystemCheck::Net(c) => c.run(),
         }
     }
 }
@@ -117,6 +123,7 @@ mod tests {
             &["check_procs", "-w", "1:"],
             &["uptime"],
             &["cpu"],
+            &["net", "-i", "lo"],
         ];
         for line in lines {
             let mut check = SystemCheck::from_command_line(line).expect("build");
