@@ -1,7 +1,7 @@
 //! The Vedette agent and the agent <-> engine wire protocol.
 //!
 //! Brief overview: [`checks`] holds the built-in system checks (load, swap,
-//! disk, memory, procs, uptime, cpu, net) that read /proc and statvfs natively
+//! disk, memory, procs, uptime, cpu, net, diskio) that read /proc and statvfs natively
 //! and answer in the exact form of the matching monitoring-plugins binary
 //! where one exists.
 //! The wire protocol and the engine connection come later (issue 5).

@@ -1,5 +1,6 @@
 //! Built-in system checks: native replacements for monitoring-plugins,
-//! plus `memory`, `uptime`, `cpu` and `net`, which have no standard plugin.
+//! plus `memory`, `uptime`, `cpu`, `net` and `diskio`, which have no
+//! standard plugin.
 //!
 //! Ground rules: a check never forks and never blocks for long; it reads
 //! /proc (or statvfs) once per run. Each module has a config type built by
@@ -12,6 +13,7 @@
 pub mod args;
 pub mod cpu;
 pub mod disk;
+pub mod diskio;
 pub mod load;
 pub mod meminfo;
 pub mod memory;
@@ -51,11 +53,12 @@ mod never_panic {
             let _ = uptime::parse_uptime(&text);
             let _ = cpu::parse_stat(&text);
             let _ = net::parse_net_dev(&text, "lo");
+            let _ = diskio::parse_diskstats(&text, "vda");
         }
 
         #[test]
         fn command_lines_give_a_check_or_an_error(
-            name in prop::sample::select(vec!["load", "swap", "disk", "memory", "procs", "uptime", "cpu", "net", "x"]),
+            name in prop::sample::select(vec!["load", "swap", "disk", "memory", "procs", "uptime", "cpu", "net", "diskio", "x"]),
             words in prop::collection::vec(
                 prop_oneof!["-[wcrnpWKC]", "--[a-z]{1,8}(=[0-9%:@~.,-]{0,6})?", "[0-9%:@~.,MGKk-]{0,8}", "\\PC{0,4}"],
                 0..6,

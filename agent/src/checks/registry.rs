@@ -7,7 +7,7 @@ use std::path::Path;
 use vedette::check::CheckResult;
 
 use super::args::ArgError;
-use super::{cpu, disk, load, memory, net, procs, swap, uptime};
+use super::{cpu, disk, diskio, load, memory, net, procs, swap, uptime};
 
 /// Why a command line does not name a usable built-in check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +47,8 @@ pub enum SystemCheck {
     Cpu(cpu::Cpu),
     /// Interface traffic since the previous run.
     Net(net::Net),
+    /// Block device I/O since the previous run.
+    DiskIo(diskio::DiskIo),
 }
 
 impl SystemCheck {
@@ -89,6 +91,9 @@ impl SystemCheck {
             "net" => SystemCheck::Net(net::Net::new(
                 net::NetConfig::from_args(args).map_err(wrap("net"))?,
             )),
+            "diskio" => SystemCheck::DiskIo(diskio::DiskIo::new(
+                diskio::DiskIoConfig::from_args(args).map_err(wrap("diskio"))?,
+            )),
             _ => return Err(BuildError::UnknownCheck(first.to_string())),
         })
     }
@@ -104,6 +109,7 @@ impl SystemCheck {
             SystemCheck::Uptime(c) => c.run(),
             SystemCheck::Cpu(c) => c.run(),
             SystemCheck::Net(c) => c.run(),
+            SystemCheck::DiskIo(c) => c.run(),
         }
     }
 }
