@@ -110,19 +110,23 @@ impl DiskConfig {
         };
         while let Some(flag) = flags.next_flag() {
             let flag = flag?;
-            let v = flags.value(&flag)?;
             if flag.is("p", "path") {
+                let v = flags.value(&flag)?;
                 if path.is_some() {
                     return Err(ArgError::invalid(flag.word, v, "only one path per check"));
                 }
                 path = Some(PathBuf::from(v));
             } else if flag.is("w", "warning") {
+                let v = flags.value(&flag)?;
                 warn = Some(DiskLimit::parse(flag.word, v, false)?);
             } else if flag.is("c", "critical") {
+                let v = flags.value(&flag)?;
                 crit = Some(DiskLimit::parse(flag.word, v, false)?);
             } else if flag.is("W", "iwarning") {
+                let v = flags.value(&flag)?;
                 inode_warn = Some(inode(flag.word, v)?);
             } else if flag.is("K", "icritical") {
+                let v = flags.value(&flag)?;
                 inode_crit = Some(inode(flag.word, v)?);
             } else {
                 return Err(flag.unknown());

@@ -41,12 +41,14 @@ impl DiskIoConfig {
         let (mut device, mut warn, mut crit) = (None, None, None);
         while let Some(flag) = flags.next_flag() {
             let flag = flag?;
-            let v = flags.value(&flag)?;
             if flag.is("d", "device") {
+                let v = flags.value(&flag)?;
                 device = Some(v.to_string());
             } else if flag.is("w", "warning") {
+                let v = flags.value(&flag)?;
                 warn = Some(RangeArg::parse(flag.word, v)?);
             } else if flag.is("c", "critical") {
+                let v = flags.value(&flag)?;
                 crit = Some(RangeArg::parse(flag.word, v)?);
             } else {
                 return Err(flag.unknown());

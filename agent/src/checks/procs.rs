@@ -31,12 +31,14 @@ impl ProcsConfig {
         let (mut command, mut warn, mut crit) = (None, None, None);
         while let Some(flag) = flags.next_flag() {
             let flag = flag?;
-            let v = flags.value(&flag)?;
             if flag.is("C", "command") {
+                let v = flags.value(&flag)?;
                 command = Some(v.to_string());
             } else if flag.is("w", "warning") {
+                let v = flags.value(&flag)?;
                 warn = Some(RangeArg::parse(flag.word, v)?);
             } else if flag.is("c", "critical") {
+                let v = flags.value(&flag)?;
                 crit = Some(RangeArg::parse(flag.word, v)?);
             } else {
                 return Err(flag.unknown());

@@ -148,6 +148,17 @@ mod tests {
             SystemCheck::from_command_line(&["check_ntp"]).err(),
             Some(BuildError::UnknownCheck("check_ntp".into()))
         );
+        // An unknown last flag is called unknown, not "needs a value".
+        for check in [
+            "load", "swap", "disk", "memory", "procs", "uptime", "cpu", "net", "diskio",
+        ] {
+            let err = SystemCheck::from_command_line(&[check, "-x"]).err();
+            let want = BuildError::Args {
+                check,
+                source: ArgError::Unknown("-x".into()),
+            };
+            assert_eq!(err, Some(want), "{check}");
+        }
         assert!(matches!(
             SystemCheck::from_command_line(&["load", "-w", "1"]),
             Err(BuildError::Args { check: "load", .. })
