@@ -198,6 +198,11 @@ impl Disk {
     }
 
     /// Runs the check once.
+    ///
+    /// statvfs on a hung network mount blocks in the kernel with no way to
+    /// time it out from here: the caller must run this check off the
+    /// scheduler's thread (as the plugin, it may hang; unlike the plugin, it
+    /// cannot be killed).
     pub fn run(&self) -> CheckResult {
         let path = &self.config.path;
         let stats = match statvfs(path) {
