@@ -11,7 +11,7 @@
 //!   [`retention`] keeps states across restarts.
 
 pub mod api;
-pub mod check;
+pub use vedette_proto::{check, plugin_output, threshold};
 pub mod clock;
 pub mod config;
 pub mod engine;
@@ -19,9 +19,7 @@ pub mod events;
 pub mod hub;
 pub mod limits;
 pub mod model;
-pub mod plugin_output;
 pub mod probes;
 pub mod retention;
 pub mod scheduler;
 pub mod state;
-pub mod threshold;
