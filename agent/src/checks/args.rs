@@ -152,6 +152,41 @@ impl Flag<'_> {
     }
 }
 
+/// What [`range_flags`] read: `-w`/`-c` ranges and the one named value.
+#[derive(Debug, Default)]
+pub(crate) struct RangeFlags {
+    /// The named flag's value, when given.
+    pub named: Option<String>,
+    /// `-w`.
+    pub warn: Option<RangeArg>,
+    /// `-c`.
+    pub crit: Option<RangeArg>,
+}
+
+/// Reads the flags most checks take: `-w RANGE`, `-c RANGE` and, when
+/// `named` is `Some((short, long))`, that flag's value (a device, an
+/// interface, a command name). Anything else is an unknown flag.
+pub(crate) fn range_flags(
+    args: &[&str],
+    named: Option<(&str, &str)>,
+) -> Result<RangeFlags, ArgError> {
+    let mut flags = Flags::new(args);
+    let mut out = RangeFlags::default();
+    while let Some(flag) = flags.next_flag() {
+        let flag = flag?;
+        if flag.is("w", "warning") {
+            out.warn = Some(RangeArg::parse(flag.word, flags.value(&flag)?)?);
+        } else if flag.is("c", "critical") {
+            out.crit = Some(RangeArg::parse(flag.word, flags.value(&flag)?)?);
+        } else if named.is_some_and(|(short, long)| flag.is(short, long)) {
+            out.named = Some(flags.value(&flag)?.to_string());
+        } else {
+            return Err(flag.unknown());
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@
 
 use vedette_proto::check::CheckResult;
 
-use super::args::{judge, ArgError, Flags, RangeArg};
+use super::args::{judge, range_flags, ArgError, RangeArg};
 
 /// Where the kernel publishes CPU time counters.
 const STAT: &str = "/proc/stat";
@@ -31,19 +31,11 @@ impl CpuConfig {
     /// # Errors
     /// [`ArgError`] for unknown flags or values that are not ranges.
     pub fn from_args(args: &[&str]) -> Result<CpuConfig, ArgError> {
-        let mut flags = Flags::new(args);
-        let (mut warn, mut crit) = (None, None);
-        while let Some(flag) = flags.next_flag() {
-            let flag = flag?;
-            if flag.is("w", "warning") {
-                warn = Some(RangeArg::parse(flag.word, flags.value(&flag)?)?);
-            } else if flag.is("c", "critical") {
-                crit = Some(RangeArg::parse(flag.word, flags.value(&flag)?)?);
-            } else {
-                return Err(flag.unknown());
-            }
-        }
-        Ok(CpuConfig { warn, crit })
+        let f = range_flags(args, None)?;
+        Ok(CpuConfig {
+            warn: f.warn,
+            crit: f.crit,
+        })
     }
 }
 

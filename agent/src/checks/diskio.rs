@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use vedette_proto::check::{CheckResult, Status};
 
-use super::args::{judge, ArgError, Flags, RangeArg};
+use super::args::{judge, range_flags, ArgError, RangeArg};
 
 /// Where the kernel publishes per-device I/O counters.
 const DISKSTATS: &str = "/proc/diskstats";
@@ -37,27 +37,11 @@ impl DiskIoConfig {
     /// # Errors
     /// [`ArgError`] for unknown flags, bad ranges or no device.
     pub fn from_args(args: &[&str]) -> Result<DiskIoConfig, ArgError> {
-        let mut flags = Flags::new(args);
-        let (mut device, mut warn, mut crit) = (None, None, None);
-        while let Some(flag) = flags.next_flag() {
-            let flag = flag?;
-            if flag.is("d", "device") {
-                let v = flags.value(&flag)?;
-                device = Some(v.to_string());
-            } else if flag.is("w", "warning") {
-                let v = flags.value(&flag)?;
-                warn = Some(RangeArg::parse(flag.word, v)?);
-            } else if flag.is("c", "critical") {
-                let v = flags.value(&flag)?;
-                crit = Some(RangeArg::parse(flag.word, v)?);
-            } else {
-                return Err(flag.unknown());
-            }
-        }
+        let f = range_flags(args, Some(("d", "device")))?;
         Ok(DiskIoConfig {
-            device: device.ok_or(ArgError::Required("-d"))?,
-            warn,
-            crit,
+            device: f.named.ok_or(ArgError::Required("-d"))?,
+            warn: f.warn,
+            crit: f.crit,
         })
     }
 }

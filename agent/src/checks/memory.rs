@@ -12,7 +12,7 @@
 
 use vedette_proto::check::CheckResult;
 
-use super::args::{judge, ArgError, Flags, RangeArg};
+use super::args::{judge, range_flags, ArgError, RangeArg};
 use super::meminfo::{self, Meminfo};
 
 /// The `memory` check's configuration.
@@ -30,19 +30,11 @@ impl MemoryConfig {
     /// # Errors
     /// [`ArgError`] for unknown flags or values that are not ranges.
     pub fn from_args(args: &[&str]) -> Result<MemoryConfig, ArgError> {
-        let mut flags = Flags::new(args);
-        let (mut warn, mut crit) = (None, None);
-        while let Some(flag) = flags.next_flag() {
-            let flag = flag?;
-            if flag.is("w", "warning") {
-                warn = Some(RangeArg::parse(flag.word, flags.value(&flag)?)?);
-            } else if flag.is("c", "critical") {
-                crit = Some(RangeArg::parse(flag.word, flags.value(&flag)?)?);
-            } else {
-                return Err(flag.unknown());
-            }
-        }
-        Ok(MemoryConfig { warn, crit })
+        let f = range_flags(args, None)?;
+        Ok(MemoryConfig {
+            warn: f.warn,
+            crit: f.crit,
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use vedette_proto::check::{CheckResult, Status};
 
-use super::args::{judge, ArgError, Flags, RangeArg};
+use super::args::{judge, range_flags, ArgError, RangeArg};
 
 /// Where the kernel publishes per-interface counters.
 const NET_DEV: &str = "/proc/net/dev";
@@ -36,27 +36,11 @@ impl NetConfig {
     /// # Errors
     /// [`ArgError`] for unknown flags, bad ranges or no interface.
     pub fn from_args(args: &[&str]) -> Result<NetConfig, ArgError> {
-        let mut flags = Flags::new(args);
-        let (mut interface, mut warn, mut crit) = (None, None, None);
-        while let Some(flag) = flags.next_flag() {
-            let flag = flag?;
-            if flag.is("i", "interface") {
-                let v = flags.value(&flag)?;
-                interface = Some(v.to_string());
-            } else if flag.is("w", "warning") {
-                let v = flags.value(&flag)?;
-                warn = Some(RangeArg::parse(flag.word, v)?);
-            } else if flag.is("c", "critical") {
-                let v = flags.value(&flag)?;
-                crit = Some(RangeArg::parse(flag.word, v)?);
-            } else {
-                return Err(flag.unknown());
-            }
-        }
+        let f = range_flags(args, Some(("i", "interface")))?;
         Ok(NetConfig {
-            interface: interface.ok_or(ArgError::Required("-i"))?,
-            warn,
-            crit,
+            interface: f.named.ok_or(ArgError::Required("-i"))?,
+            warn: f.warn,
+            crit: f.crit,
         })
     }
 }

@@ -8,7 +8,7 @@
 
 use vedette_proto::check::CheckResult;
 
-use super::args::{judge, ArgError, Flags, RangeArg};
+use super::args::{judge, range_flags, ArgError, RangeArg};
 
 /// The `procs` check's configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,27 +27,11 @@ impl ProcsConfig {
     /// # Errors
     /// [`ArgError`] for unknown flags or ranges that do not parse.
     pub fn from_args(args: &[&str]) -> Result<ProcsConfig, ArgError> {
-        let mut flags = Flags::new(args);
-        let (mut command, mut warn, mut crit) = (None, None, None);
-        while let Some(flag) = flags.next_flag() {
-            let flag = flag?;
-            if flag.is("C", "command") {
-                let v = flags.value(&flag)?;
-                command = Some(v.to_string());
-            } else if flag.is("w", "warning") {
-                let v = flags.value(&flag)?;
-                warn = Some(RangeArg::parse(flag.word, v)?);
-            } else if flag.is("c", "critical") {
-                let v = flags.value(&flag)?;
-                crit = Some(RangeArg::parse(flag.word, v)?);
-            } else {
-                return Err(flag.unknown());
-            }
-        }
+        let f = range_flags(args, Some(("C", "command")))?;
         Ok(ProcsConfig {
-            command,
-            warn,
-            crit,
+            command: f.named,
+            warn: f.warn,
+            crit: f.crit,
         })
     }
 }
