@@ -1,7 +1,8 @@
 //! What the Vedette engine and its agent share, with no runtime attached:
 //! a check's [`check::Status`] and [`check::CheckResult`], Nagios
 //! threshold ranges and perfdata ([`threshold`]), and the reading of a
-//! plugin's output ([`plugin_output`]). Both sides judge and print results
+//! plugin's output ([`plugin_output`]), and the agent <-> engine wire
+//! protocol ([`wire`]). Both sides judge and print results
 //! with this one copy, so an agent's check and the engine's agree to the
 //! byte. The engine re-exports these modules under the same names.
 #![deny(missing_docs)]
@@ -9,3 +10,4 @@
 pub mod check;
 pub mod plugin_output;
 pub mod threshold;
+pub mod wire;
