@@ -19,6 +19,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -186,6 +187,30 @@ impl Conn {
                 .map_err(|_| "send timed out".to_string())?
                 .map_err(|e| e.to_string())
         })
+    }
+
+    /// Writes the first half of `text` as a text frame (hand-made, masked
+    /// with a zero key), then shuts the connection: a frame cut mid-way.
+    pub fn send_cut(mut self, text: &str) {
+        let len = u64::try_from(text.len()).expect("length");
+        let mut frame = vec![0x81u8];
+        if len < 126 {
+            frame.push(0x80 | u8::try_from(len).expect("short length"));
+        } else if let Ok(n) = u16::try_from(len) {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&n.to_be_bytes());
+        } else {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&len.to_be_bytes());
+        }
+        frame.extend_from_slice(&[0; 4]);
+        frame.extend_from_slice(&text.as_bytes()[..text.len() / 2]);
+        let tls = self.ws.get_mut();
+        self.rt.block_on(async {
+            tls.write_all(&frame).await.expect("write half a frame");
+            tls.flush().await.expect("flush");
+            let _ = tls.shutdown().await;
+        });
     }
 
     /// Sends a message as a text frame.
@@ -392,6 +417,11 @@ impl HubEngine {
     /// The running daemon.
     pub fn daemon(&self) -> &Daemon {
         self.daemon.as_ref().expect("the engine is running")
+    }
+
+    /// The config file (rewrite it and SIGHUP to reload).
+    pub fn config_path(&self) -> &Path {
+        &self.config
     }
 
     fn ca_path(&self) -> PathBuf {
