@@ -76,8 +76,17 @@ fn agent_hub_enrolment_over_the_wire() {
     // A broken CSR or another protocol version is refused without
     // spending the token.
     for (version, csr, code) in [
-        (PROTOCOL_VERSION, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n".to_string(), ErrorCode::Malformed),
-        (PROTOCOL_VERSION + 1, key_and_csr(HOST).1, ErrorCode::Version),
+        (
+            PROTOCOL_VERSION,
+            "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"
+                .to_string(),
+            ErrorCode::Malformed,
+        ),
+        (
+            PROTOCOL_VERSION + 1,
+            key_and_csr(HOST).1,
+            ErrorCode::Version,
+        ),
     ] {
         let mut c = e.connect(None).expect("enrolment connection");
         c.send(&AgentMessage::Enrol {
@@ -89,7 +98,9 @@ fn agent_hub_enrolment_over_the_wire() {
         c.expect_closed(Duration::from_secs(3));
     }
 
-    let mut c = e.connect(None).expect("enrolment connection (no certificate)");
+    let mut c = e
+        .connect(None)
+        .expect("enrolment connection (no certificate)");
     assert_eq!(c.server_chain.len(), 2, "the hub serves [hub cert, CA]");
     assert_eq!(
         sha256_hex(c.server_chain[1].as_ref()),
@@ -231,7 +242,10 @@ fn agent_hub_session_welcome_and_assignment() {
 fn agent_hub_refuses_certificate_of_another_ca() {
     let e = HubEngine::start("hub-foreign", &agent_config(""));
     let (code, why) = refused_session(&e, &Identity::from_foreign_ca(HOST, "Throwaway test CA"));
-    assert_eq!(code, None, "refused in the handshake, not by a frame: {why}");
+    assert_eq!(
+        code, None,
+        "refused in the handshake, not by a frame: {why}"
+    );
     let line = e.wait_log_line(&["handshake failed"]);
     assert!(
         line.contains("UnknownIssuer") || line.to_lowercase().contains("unknown issuer"),
@@ -328,7 +342,11 @@ fn agent_hub_applies_each_seq_once_across_reconnect_and_sigkill() {
     let mut c = e.mtls(&id);
     assert_eq!(c.hello().1, 0);
     stream(&mut c, 1, 100);
-    assert_eq!(counters(&e), (100, 100, 0), "applied_seq, applied, duplicates");
+    assert_eq!(
+        counters(&e),
+        (100, 100, 0),
+        "applied_seq, applied, duplicates"
+    );
     assert_eq!(e.service("load")["output"], "load OK seq 100");
     assert_eq!(e.service("ssh")["output"], "ssh OK seq 99");
     c.send(&AgentMessage::Results {
@@ -434,7 +452,10 @@ fn agent_hub_refuses_malformed_oversized_and_out_of_order_frames() {
 
     let bad = [
         ("not JSON", text("{{{ not json")),
-        ("unknown type", text(r#"{"type":"launch","what":"missiles"}"#)),
+        (
+            "unknown type",
+            text(r#"{"type":"launch","what":"missiles"}"#),
+        ),
         (
             "status 9",
             text(
@@ -524,7 +545,9 @@ fn agent_hub_silent_agent_host_goes_down() {
     // The agent comes back: UP again.
     let mut c = e.mtls(&id);
     c.hello();
-    wait_for(5, "host UP again", || (e.host()["state"] == "UP").then_some(()));
+    wait_for(5, "host UP again", || {
+        (e.host()["state"] == "UP").then_some(())
+    });
 }
 
 #[test]
@@ -569,7 +592,11 @@ fn agent_hub_connection_cut_mid_frame_applies_nothing() {
     wait_for(5, "the cut session ends", || {
         (e.agent_json(HOST)["connected"] == false).then_some(())
     });
-    assert_eq!(counters(&e), (10, 10, 0), "nothing of the cut frame applied");
+    assert_eq!(
+        counters(&e),
+        (10, 10, 0),
+        "nothing of the cut frame applied"
+    );
 
     // The agent replays what was not acknowledged: applied once.
     let mut c = e.mtls(&id);

@@ -435,7 +435,10 @@ impl HubEngine {
 
     /// The engine's stderr so far.
     pub fn log(&self) -> String {
-        self.daemon.as_ref().map(Daemon::log_text).unwrap_or_default()
+        self.daemon
+            .as_ref()
+            .map(Daemon::log_text)
+            .unwrap_or_default()
     }
 
     /// Waits up to 5 s for a log line containing every one of `words`.
