@@ -11,6 +11,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod floor;
+mod io_paths;
 mod mixed;
 mod netns;
 mod peers;
@@ -63,6 +64,8 @@ enum Command {
     /// 60,000 tcp/http/icmp/dns/dummy checks, 10% of them to dead or
     /// lossy addresses in a network namespace: lateness under timeouts.
     Mixed(mixed::MixedArgs),
+    /// The TCP connect loop on tokio/mio against the same on io_uring.
+    IoPaths(io_paths::IoPathsArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
     #[command(hide = true)]
     Listen {
@@ -84,6 +87,7 @@ fn main() -> anyhow::Result<()> {
         Command::Scheduler(load) => scenario::scheduler(&load),
         Command::Probe(args) => probe::run(&args),
         Command::Mixed(args) => mixed::run(&args),
+        Command::IoPaths(args) => io_paths::run(&args),
         Command::Listen { addr } => peers::listen(addr),
     }
 }

@@ -149,4 +149,51 @@ agent = true
         let web_host = model.hosts.iter().find(|h| h.name == "web").expect("web");
         assert!(web_host.check.is_none(), "no hostalive for an agent host");
     }
+
+    #[test]
+    fn nagios_custom_variable_marks_agent_checks() {
+        let dir = crate::hub::TestDir::new("assign-nagios");
+        std::fs::create_dir_all(&*dir).expect("dir");
+        let path = dir.join("objects.cfg");
+        let objects = |value: &str| {
+            format!(
+                "define command {{\n command_name check_load\n command_line check_load -w $ARG1$ -c $ARG2$\n}}\n\
+                 define host {{\n host_name web\n address 127.0.0.1\n max_check_attempts 3\n check_command check_load!1!2\n _VEDETTE_AGENT {value}\n}}\n\
+                 define service {{\n host_name web\n service_description load\n check_command check_load!5!10\n max_check_attempts 3\n check_interval 1\n retry_interval 1\n}}\n"
+            )
+        };
+        std::fs::write(&path, objects("1")).expect("write");
+        let model = crate::config::load(&path).expect("config");
+        let a = Assignments::from_model(&model, 1);
+        let web = &a.hosts["web"];
+        assert_eq!(web.checks.len(), 1);
+        assert_eq!(web.checks[0].command, "check_load -w 5 -c 10");
+        assert!(!web.liveness_host, "the host keeps its own check");
+        std::fs::write(&path, objects("perhaps")).expect("write");
+        let errors = crate::config::load(&path).expect_err("bad value");
+        let text = errors.to_string();
+        assert!(text.contains("_VEDETTE_AGENT 'perhaps'"), "{text}");
+    }
+
+    #[test]
+    fn engine_agent_settings_are_checked() {
+        let dir = crate::hub::TestDir::new("assign-settings");
+        std::fs::create_dir_all(&*dir).expect("dir");
+        let path = dir.join("a.toml");
+        for (engine, want) in [
+            ("agent_listen = \"7661\"", "agent listen address '7661'"),
+            (
+                "agent_silence_state = \"sideways\"",
+                "expected down or unknown",
+            ),
+            ("agent_silence = \"0s\"", "at least 1s"),
+        ] {
+            std::fs::write(&path, format!("[engine]\n{engine}\n")).expect("write");
+            let text = crate::config::load(&path).expect_err(engine).to_string();
+            assert!(text.contains(want), "{engine}: {text}");
+        }
+        std::fs::write(&path, "[engine]\nagent_listen = \"off\"\n").expect("write");
+        let m = crate::config::load(&path).expect("off");
+        assert_eq!(m.settings.agent_listen.address(true), None);
+    }
 }

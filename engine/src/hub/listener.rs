@@ -40,6 +40,9 @@ const MAX_HANDSHAKES: usize = 256;
 /// Time allowed for the TLS handshake and the WebSocket upgrade.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// WebSocket read and write buffer per connection.
+const AGENT_BUFFER: usize = 8 << 10;
+
 /// How often the registry file is looked at for revocations.
 const REVOCATION_POLL: Duration = Duration::from_millis(500);
 
@@ -244,9 +247,13 @@ async fn upgrade(
             }
         },
     };
-    let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(wire::MAX_FRAME_BYTES);
-    config.max_frame_size = Some(wire::MAX_FRAME_BYTES);
+    // Small buffers: thousands of agents stay connected and mostly idle;
+    // the 128 KiB defaults would cost a gigabyte per 10,000 of them.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(AGENT_BUFFER)
+        .write_buffer_size(AGENT_BUFFER)
+        .max_message_size(Some(wire::MAX_FRAME_BYTES))
+        .max_frame_size(Some(wire::MAX_FRAME_BYTES));
     match tokio_tungstenite::accept_hdr_async_with_config(tls, check_path, Some(config)).await {
         Ok(ws) => Some((Wire::new(ws, remote), peer)),
         Err(e) => {

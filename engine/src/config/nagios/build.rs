@@ -134,6 +134,12 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
             alias,
             vars: r.custom_vars(i),
         };
+        let agent = agent_var(&hm.vars)
+            .unwrap_or_else(|e| {
+                errors.push(at(o, format!("host '{name}': {e}")));
+                None
+            })
+            .unwrap_or(false);
         let mut host = Host {
             name,
             address,
@@ -141,7 +147,7 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
             schedule,
             groups: Vec::new(),
             parents: Vec::new(),
-            agent: false,
+            agent,
             source: loc(o),
         };
         host.check = check.map(|c| expand_check(&c, &host, &hm, None, env));
@@ -243,12 +249,22 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
             }
             taken.push(h);
             let spec = expand_check(&check, host, hm, Some((&desc, &vars)), env);
+            let agent = match agent_var(&vars) {
+                Ok(a) => a.unwrap_or(host.agent),
+                Err(e) => {
+                    errors.push(at(o, format!("{what}: {e}")));
+                    break;
+                }
+            };
             model.services.push(Service {
                 host: h,
                 name: desc.to_string(),
                 check: Some(spec),
-                agent: false,
-                schedule,
+                agent,
+                schedule: Schedule {
+                    active: schedule.active && !agent,
+                    ..schedule
+                },
                 source: source.clone(),
             });
         }
@@ -412,4 +428,22 @@ pub fn loc(o: &RawObject) -> Location {
 /// An error at `o`'s `define` line.
 pub fn at(o: &RawObject, message: impl Into<String>) -> ConfigError {
     ConfigError::at(&o.file, o.line, message)
+}
+
+/// The custom variable `_VEDETTE_AGENT` (`1`/`yes`/`true` or `0`/`no`/
+/// `false`): the host's or service's checks run on its `vedette-agent`.
+fn agent_var(vars: &[(&str, Cow<'_, str>)]) -> Result<Option<bool>, String> {
+    let Some((_, v)) = vars
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("VEDETTE_AGENT"))
+    else {
+        return Ok(None);
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Ok(Some(true)),
+        "0" | "no" | "false" | "off" => Ok(Some(false)),
+        other => Err(format!(
+            "_VEDETTE_AGENT '{other}': expected 1, yes, true, 0, no or false"
+        )),
+    }
 }
