@@ -605,12 +605,9 @@ fn agent_hub_connection_cut_mid_frame_applies_nothing() {
     assert_eq!(counters(&e), (40, 40, 0));
 }
 
-// A hub-side weakness found while writing these tests (outside the issue 5
-// contract, so not a failing test): the hub admits 256 TLS handshakes at
-// once and gives each 10 s, so 256 TCP connections that never send a
-// ClientHello keep every agent out for 10 s at a time.
+// The hub admits 256 TLS handshakes at once; connections that never send
+// a ClientHello must not hold those slots and keep agents out.
 #[test]
-#[ignore = "hub: idle TCP connections hold all 256 handshake slots for 10 s (see hubtests report)"]
 fn agent_hub_idle_connections_do_not_lock_out_agents() {
     let e = HubEngine::start("hub-idle", &agent_config(""));
     let id = e.identity(HOST);
