@@ -60,7 +60,10 @@ mod tests {
         let mut base = 0.5;
         for _ in 0..12 {
             let d = b.next_delay().as_secs_f64();
-            assert!(d >= base * 0.75 - 1e-9 && d <= base * 1.25 + 1e-9, "{d} vs {base}");
+            assert!(
+                d >= base * 0.75 - 1e-9 && d <= base * 1.25 + 1e-9,
+                "{d} vs {base}"
+            );
             base = (base * 2.0_f64).min(30.0);
         }
         b.reset();

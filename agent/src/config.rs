@@ -163,10 +163,7 @@ impl Settings {
     /// Combines the file (if any) and the flags, flags first, and checks
     /// the values.
     pub fn resolve(file: File, flags: Overrides) -> Result<Settings, ConfigError> {
-        let server = flags
-            .server
-            .or(file.server)
-            .ok_or(ConfigError::NoServer)?;
+        let server = flags.server.or(file.server).ok_or(ConfigError::NoServer)?;
         let server = parse_server(&server)?;
         let token = flags
             .token
@@ -295,7 +292,15 @@ mod tests {
                 },
             )
         };
-        for bad in ["engine", "engine:", "engine:x", ":7661", "::1:7661", "[::1:7661", "h:0"] {
+        for bad in [
+            "engine",
+            "engine:",
+            "engine:x",
+            ":7661",
+            "::1:7661",
+            "[::1:7661",
+            "h:0",
+        ] {
             assert!(
                 matches!(resolve(bad, None), Err(ConfigError::BadServer(_))),
                 "{bad}"

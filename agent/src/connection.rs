@@ -87,17 +87,16 @@ pub async fn connect(server: &Server, tls: Arc<ClientConfig>) -> Result<Ws, Ende
             .await
             .map_err(|e| Ended::lost(&format!("connect to {server}"), e))?;
         let _ = tcp.set_nodelay(true);
-        let name = ServerName::try_from(server.host.clone())
-            .map_err(|e| Ended::lost("server name", e))?;
+        let name =
+            ServerName::try_from(server.host.clone()).map_err(|e| Ended::lost("server name", e))?;
         let stream = TlsConnector::from(tls)
             .connect(name, tcp)
             .await
             .map_err(|e| classify("TLS handshake", &e))?;
         let url = format!("wss://{server}{}", wire::PATH);
-        let (ws, _) =
-            tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
-                .await
-                .map_err(|e| classify("WebSocket upgrade", &e))?;
+        let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
+            .await
+            .map_err(|e| classify("WebSocket upgrade", &e))?;
         Ok(ws)
     };
     timeout(CONNECT_TIMEOUT, work)
@@ -159,7 +158,9 @@ enum Frame {
     Other,
 }
 
-fn read(msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Result<Frame, Ended> {
+fn read(
+    msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+) -> Result<Frame, Ended> {
     match msg {
         None => Err(Ended::Lost("engine closed the connection".into())),
         Some(Err(e)) => Err(classify("receive", &e)),
@@ -174,7 +175,9 @@ fn read(msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> 
             Err(e) => Err(Ended::lost("bad frame from the engine", e)),
         },
         Some(Ok(Message::Close(frame))) => Err(Ended::Lost(match frame {
-            Some(f) if !f.reason.is_empty() => format!("engine closed the connection: {}", f.reason),
+            Some(f) if !f.reason.is_empty() => {
+                format!("engine closed the connection: {}", f.reason)
+            }
             _ => "engine closed the connection".into(),
         })),
         Some(Ok(_)) => Ok(Frame::Other),
@@ -358,7 +361,9 @@ mod tests {
             rustls::Error::AlertReceived(AlertDescription::CertificateRevoked),
         );
         let ws = tokio_tungstenite::tungstenite::Error::Io(io);
-        assert!(matches!(classify("x", &ws), Ended::Refused(m) if m.contains("CertificateRevoked")));
+        assert!(
+            matches!(classify("x", &ws), Ended::Refused(m) if m.contains("CertificateRevoked"))
+        );
         let io = std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             rustls::Error::AlertReceived(AlertDescription::HandshakeFailure),

@@ -178,7 +178,9 @@ mod tests {
         let dir = scratch("store");
         assert!(Identity::load(&dir).expect("no dir is fine").is_none());
         let req = Request::generate("web1").expect("key");
-        assert!(req.csr_pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+        assert!(req
+            .csr_pem
+            .starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
         let id = Identity {
             key_pem: req.key_pem,
             cert_pem: "CERT".into(),

@@ -162,7 +162,11 @@ mod tests {
         let long = "é".repeat(MAX_TEXT_BYTES);
         let mut seqs = Vec::new();
         for n in 0..300 {
-            let text = if n == 7 { long.clone() } else { format!("r{n}") };
+            let text = if n == 7 {
+                long.clone()
+            } else {
+                format!("r{n}")
+            };
             seqs.push(outbox.record(&done("svc", &text)).expect("record"));
         }
         assert!(seqs.windows(2).all(|w| w[1] > w[0]));
@@ -178,7 +182,11 @@ mod tests {
                 results: b.results.clone(),
                 spool_dropped: 0,
             });
-            assert!(frame.len() <= wire::MAX_BATCH_BYTES + MAX_TEXT_BYTES, "{}", frame.len());
+            assert!(
+                frame.len() <= wire::MAX_BATCH_BYTES + MAX_TEXT_BYTES,
+                "{}",
+                frame.len()
+            );
             // The engine's decoder accepts what we send.
             wire::decode_agent(frame.as_bytes()).expect("valid frame");
             seen.extend(b.results.iter().map(|r| r.seq));
@@ -190,7 +198,10 @@ mod tests {
 
         outbox.ack(seqs[149]).expect("ack");
         assert_eq!(outbox.waiting(), 150);
-        assert_eq!(outbox.batch_after(0).expect("batch").results[0].seq, seqs[150]);
+        assert_eq!(
+            outbox.batch_after(0).expect("batch").results[0].seq,
+            seqs[150]
+        );
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

@@ -192,7 +192,9 @@ pub fn splay(service: &str, interval: Duration) -> Duration {
     let hash = service.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let millis = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX).max(1);
+    let millis = u64::try_from(interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     Duration::from_millis(hash % millis)
 }
 
@@ -294,7 +296,13 @@ mod tests {
         // OK -> 60 s, CRITICAL (1st) -> retry 10 s, CRITICAL (2nd, HARD) -> 60 s.
         let s60 = Duration::from_secs(60);
         let s10 = Duration::from_secs(10);
-        let want = vec![first, first + s60, first + s60 + s10, first + 2 * s60 + s10, first + 3 * s60 + s10];
+        let want = vec![
+            first,
+            first + s60,
+            first + s60 + s10,
+            first + 2 * s60 + s10,
+            first + 3 * s60 + s10,
+        ];
         assert_eq!(offsets, want);
     }
 

@@ -64,9 +64,11 @@ pub fn enrolment_config(ca_pin: &str) -> Result<ClientConfig, TlsError> {
 /// The configuration for a session: the received CA as the only root and
 /// the agent's certificate and key.
 pub fn session_config(id: &Identity) -> Result<ClientConfig, TlsError> {
-    let pem_err = |what| move |e: rustls::pki_types::pem::Error| TlsError::Pem {
-        what,
-        message: e.to_string(),
+    let pem_err = |what| {
+        move |e: rustls::pki_types::pem::Error| TlsError::Pem {
+            what,
+            message: e.to_string(),
+        }
     };
     let mut roots = RootCertStore::empty();
     for ca in CertificateDer::pem_slice_iter(id.ca_pem.as_bytes()) {
@@ -87,8 +89,7 @@ pub fn session_config(id: &Identity) -> Result<ClientConfig, TlsError> {
             message: "no certificate in it".into(),
         });
     }
-    let key =
-        PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(pem_err("agent.key"))?;
+    let key = PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(pem_err("agent.key"))?;
     Ok(ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
@@ -189,7 +190,11 @@ mod tests {
     fn leaf(ca: &Ca, name: &str) -> CertificateDer<'static> {
         let key = KeyPair::generate().expect("key");
         let params = CertificateParams::new(vec![name.to_string()]).expect("params");
-        params.signed_by(&key, &ca.issuer).expect("leaf").der().clone()
+        params
+            .signed_by(&key, &ca.issuer)
+            .expect("leaf")
+            .der()
+            .clone()
     }
 
     fn verify(pin: &str, chain: &[CertificateDer<'static>], name: &str) -> Result<(), String> {
@@ -209,19 +214,29 @@ mod tests {
         let pin = fingerprint(&good.der);
         assert_eq!(pin.len(), 64);
         let hub = leaf(&good, "localhost");
-        assert_eq!(verify(&pin, &[hub.clone(), good.der.clone()], "localhost"), Ok(()));
+        assert_eq!(
+            verify(&pin, &[hub.clone(), good.der.clone()], "localhost"),
+            Ok(())
+        );
 
         // The pin is missing from the chain.
-        let err = verify(&pin, &[hub.clone()], "localhost").expect_err("no CA shown");
+        let err = verify(&pin, std::slice::from_ref(&hub), "localhost").expect_err("no CA shown");
         assert!(err.contains("CA pin"), "{err}");
         // The right CA is shown but the leaf comes from another one.
         let other = ca();
         let forged = leaf(&other, "localhost");
         let err = verify(&pin, &[forged, good.der.clone()], "localhost").expect_err("forged");
-        assert!(err.contains("UnknownIssuer") || err.contains("BadSignature"), "{err}");
+        assert!(
+            err.contains("UnknownIssuer") || err.contains("BadSignature"),
+            "{err}"
+        );
         // Another CA shown with its own leaf: the pin does not match.
-        let err = verify(&pin, &[leaf(&other, "localhost"), other.der.clone()], "localhost")
-            .expect_err("wrong CA");
+        let err = verify(
+            &pin,
+            &[leaf(&other, "localhost"), other.der.clone()],
+            "localhost",
+        )
+        .expect_err("wrong CA");
         assert!(err.contains("CA pin"), "{err}");
         // The name still counts.
         let err = verify(&pin, &[hub, good.der.clone()], "engine.example").expect_err("name");

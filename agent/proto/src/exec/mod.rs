@@ -200,7 +200,10 @@ mod tests {
 
     #[test]
     fn runs_real_processes() {
-        let r = run_now(r#"sh -c "echo 'WARN|x=1'; exit 1""#, Duration::from_secs(10));
+        let r = run_now(
+            r#"sh -c "echo 'WARN|x=1'; exit 1""#,
+            Duration::from_secs(10),
+        );
         assert_eq!(
             (r.status, &*r.output, &*r.perfdata),
             (Status::Warning, "WARN", "x=1")
