@@ -285,11 +285,9 @@ async fn run_session(
                 match msg {
                     EngineMessage::Welcome { host, applied_seq } => {
                         tracing::info!(%host, applied_seq, waiting = outbox.waiting(), "Session open");
-                        if applied_seq > 0 {
-                            if let Err(e) = outbox.ack(applied_seq) {
-                                tracing::warn!(error = %e, "Engine has applied more than this spool ever issued");
-                            }
-                        }
+                        outbox
+                            .welcome(applied_seq)
+                            .map_err(|e| Ended::lost("spool", e))?;
                         st.open = true;
                         st.sent_upto = applied_seq;
                         welcomed();

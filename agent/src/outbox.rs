@@ -103,6 +103,25 @@ impl Outbox {
         Ok(batch)
     }
 
+    /// Takes in the engine's `Welcome`: forgets what it has applied. If it
+    /// has applied numbers this spool never issued (spool lost, host
+    /// enrolled again), numbering continues after them, or every new result
+    /// would be a duplicate to the engine.
+    pub fn welcome(&self, applied_seq: u64) -> Result<(), SpoolError> {
+        let mut spool = self.spool();
+        if applied_seq >= spool.next_seq() {
+            let forgotten = spool.skip_past(applied_seq)?;
+            tracing::warn!(
+                applied_seq,
+                forgotten,
+                "Engine has applied sequence numbers this spool never issued; numbering continues after them"
+            );
+            Ok(())
+        } else {
+            spool.ack(applied_seq)
+        }
+    }
+
     /// Forgets everything up to `up_to` (acknowledged by the engine).
     pub fn ack(&self, up_to: u64) -> Result<(), SpoolError> {
         self.spool().ack(up_to)

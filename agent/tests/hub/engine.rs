@@ -314,3 +314,24 @@ fn expired_token_is_refused() {
     std::thread::sleep(Duration::from_millis(2100));
     refused(&w, &engine, &token);
 }
+
+#[test]
+fn revoked_agent_is_refused_mid_session() {
+    let w = World::new("revoked");
+    let mut engine = w.engine();
+    let token = engine.token(HOST, "10m");
+    let mut agent = start_agent(w.agent_port, &w.agent_state(), &["--token", &token]);
+    wait_applied(&mut engine, &mut agent, 2, 20);
+    engine.revoke(HOST);
+    let status = agent
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("agent still running:\n{}", agent.log_text()));
+    assert_eq!(status.code(), Some(2), "{}", agent.log_text());
+    assert!(agent.log_text().contains("refused"), "{}", agent.log_text());
+    // Started again it is refused again, now at the handshake or hello.
+    let mut again = start_agent(w.agent_port, &w.agent_state(), &[]);
+    let status = again
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("agent still running:\n{}", again.log_text()));
+    assert_eq!(status.code(), Some(2), "{}", again.log_text());
+}

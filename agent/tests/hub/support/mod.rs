@@ -271,6 +271,20 @@ impl Engine {
         serde_json::from_str(&body).ok()
     }
 
+    /// `vedette agent revoke HOST`.
+    pub fn revoke(&self, host: &str) {
+        let state = self.state.to_str().expect("utf-8 path");
+        let out = Command::new(vedette_bin())
+            .args(["agent", "revoke", host, "--state-dir", state])
+            .output()
+            .expect("run vedette agent revoke");
+        assert!(
+            out.status.success(),
+            "vedette agent revoke failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `vedette agent token --host HOST --ttl TTL`: the token.
     pub fn token(&self, host: &str, ttl: &str) -> String {
         let state = self.state.to_str().expect("utf-8 path");
