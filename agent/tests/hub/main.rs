@@ -6,5 +6,6 @@
 
 mod configs;
 mod engine;
+mod fake;
 mod nrpe;
 mod support;
