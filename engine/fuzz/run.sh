@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
-targets=(passive_result plugin_output command_line nagios_objects toml_config)
+targets=(passive_result plugin_output command_line nagios_objects toml_config agent_wire)
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== fuzzing $t for ${secs}s" >&2

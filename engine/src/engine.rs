@@ -17,6 +17,8 @@ use parking_lot::Mutex;
 use crate::clock::Clock;
 use crate::config::{self, ConfigErrors};
 use crate::events::{self, Event};
+use crate::hub::agents::Agents;
+use crate::hub::assign::Assignments;
 use crate::model::Model;
 use crate::probes::ProbeContext;
 use crate::retention;
@@ -88,6 +90,10 @@ pub struct Engine {
     /// Hosts not in [`shard_of`] their own name (placed with their
     /// parents), with their shard; replaced by each reload.
     placement: parking_lot::RwLock<HashMap<Arc<str>, usize>>,
+    /// What each agent runs; replaced by each reload.
+    assignments: tokio::sync::watch::Sender<Arc<Assignments>>,
+    /// The agent endpoint's view of its agents, once it runs (for the API).
+    agents: std::sync::OnceLock<std::sync::Weak<Agents>>,
 }
 
 impl Engine {
@@ -113,6 +119,7 @@ impl Engine {
             .unwrap_or_else(|| cores.len().max(1))
             .max(1);
         let plan = plan::plan(&model, n);
+        let assignments = Arc::new(Assignments::from_model(&model, 1));
         let retention = model.settings.retain_state.then(|| {
             (
                 state_dir.join(retention::FILE),
@@ -163,7 +170,25 @@ impl Engine {
             live,
             stopping: tokio::sync::watch::Sender::new(false),
             placement: parking_lot::RwLock::new(plan.moved),
+            assignments: tokio::sync::watch::Sender::new(assignments),
+            agents: std::sync::OnceLock::new(),
         })
+    }
+
+    /// What each agent runs, updated on every reload.
+    pub fn assignments(&self) -> tokio::sync::watch::Receiver<Arc<Assignments>> {
+        self.assignments.subscribe()
+    }
+
+    /// Lets the API see the agent endpoint's agents (set once, when the
+    /// endpoint starts; held weakly so the engine can be torn down first).
+    pub fn set_agents(&self, agents: &Arc<Agents>) {
+        let _ = self.agents.set(Arc::downgrade(agents));
+    }
+
+    /// The agent endpoint's agents, while it runs.
+    pub fn agents(&self) -> Option<Arc<Agents>> {
+        self.agents.get().and_then(std::sync::Weak::upgrade)
     }
 
     /// Turns true when shutdown begins ([`Engine::begin_shutdown`]).
@@ -339,6 +364,9 @@ impl Engine {
                 shard.core.write().restore(&mut moving);
             }
         }
+        let generation = self.assignments.borrow().generation + 1;
+        self.assignments
+            .send_replace(Arc::new(Assignments::from_model(&model, generation)));
         tracing::info!(checks, "Configuration reloaded");
         Ok(ReloadSummary {
             summary: model.summary(),

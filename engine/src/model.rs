@@ -79,6 +79,10 @@ pub struct Host {
     /// engine (Nagios `parents`): when all of them are down, this host is
     /// UNREACHABLE rather than DOWN.
     pub parents: Vec<u32>,
+    /// Checked by its own `vedette-agent`: its services run there by
+    /// default, and without a `check` of its own its state follows the
+    /// agent's liveness.
+    pub agent: bool,
     /// Where it was defined.
     pub source: Location,
 }
@@ -135,6 +139,9 @@ pub struct Service {
     pub name: String,
     /// The active check; `None` for a passive-only service.
     pub check: Option<CheckSpec>,
+    /// Run by the host's agent (its `schedule.active` is then false: the
+    /// engine does not run it, it receives its results).
+    pub agent: bool,
     /// Scheduling of the check.
     pub schedule: Schedule,
     /// Where it was defined.
@@ -165,6 +172,64 @@ pub struct Settings {
     /// the same target (per shard, opt-in: the response time then leaves
     /// out connecting and the TLS handshake).
     pub http_keepalive: bool,
+    /// Whether and where the agent endpoint listens.
+    pub agent_listen: AgentListen,
+    /// Extra DNS names or IP addresses agents use to reach the engine (the
+    /// hub certificate carries them besides the loopback names).
+    pub agent_names: Vec<String>,
+    /// An agent silent this long is taken as gone.
+    pub agent_silence: Duration,
+    /// What a silent agent does to its checks.
+    pub agent_silence_state: SilenceState,
+}
+
+/// `[engine] agent_listen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AgentListen {
+    /// On [`AgentListen::DEFAULT`] when the config has agent hosts.
+    #[default]
+    Auto,
+    /// Never.
+    Off,
+    /// Always, on this address.
+    At(std::net::SocketAddr),
+}
+
+impl AgentListen {
+    /// The agent endpoint's port on every address (DESIGN.md).
+    pub const DEFAULT: std::net::SocketAddr =
+        std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 7661);
+
+    /// Where to listen, given whether the config has agent hosts.
+    pub fn address(self, has_agents: bool) -> Option<std::net::SocketAddr> {
+        match self {
+            AgentListen::Auto => has_agents.then_some(AgentListen::DEFAULT),
+            AgentListen::Off => None,
+            AgentListen::At(a) => Some(a),
+        }
+    }
+
+    /// Parses `off`, `auto` or `ADDRESS:PORT`.
+    pub fn parse(text: &str) -> Result<AgentListen, String> {
+        match text {
+            "off" => Ok(AgentListen::Off),
+            "auto" => Ok(AgentListen::Auto),
+            addr => addr.parse().map(AgentListen::At).map_err(|_| {
+                format!("agent listen address '{addr}': expected ADDRESS:PORT (e.g. 0.0.0.0:7661), \"auto\" or \"off\"")
+            }),
+        }
+    }
+}
+
+/// What happens when an agent falls silent (`[engine] agent_silence_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SilenceState {
+    /// The host goes DOWN (when its state comes from the agent; otherwise
+    /// its agent services go UNKNOWN).
+    #[default]
+    Down,
+    /// The host is left alone; its agent services go UNKNOWN.
+    Unknown,
 }
 
 impl Default for Settings {
@@ -178,6 +243,10 @@ impl Default for Settings {
             retain_state: true,
             retention_interval: Duration::from_secs(300),
             http_keepalive: false,
+            agent_listen: AgentListen::Auto,
+            agent_names: Vec::new(),
+            agent_silence: Duration::from_secs(60),
+            agent_silence_state: SilenceState::Down,
         }
     }
 }

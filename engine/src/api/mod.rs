@@ -5,6 +5,7 @@
 //! nothing here holds a lock across an await.
 
 mod actions;
+mod agents;
 pub mod client;
 mod error;
 mod events;
@@ -36,6 +37,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/results", post(results::submit))
         .route("/v1/actions/{action}", post(actions::action))
         .route("/v1/events", get(events::events))
+        .route("/v1/agents", get(agents::agents))
+        .route("/v1/agents/{host}", get(agents::agent))
         .route("/metrics", get(metrics::metrics))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

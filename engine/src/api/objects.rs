@@ -28,7 +28,11 @@ fn common(slot: &Slot, clock: &Clock, is_host: bool) -> serde_json::Map<String, 
     m.insert("attempt".into(), json!(st.attempt));
     m.insert("max_attempts".into(), json!(slot.def.policy.max_attempts));
     m.insert("checked".into(), json!(st.checked));
-    let configured = slot.def.probe.as_ref().map_or("passive", |p| p.name());
+    let configured = match &slot.def.probe {
+        Some(p) => p.name(),
+        None if slot.def.agent => "agent",
+        None => "passive",
+    };
     match &slot.last {
         Some(l) => {
             m.insert("output".into(), json!(&*l.result.output));

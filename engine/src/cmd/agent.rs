@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use time::OffsetDateTime;
 
 use vedette::hub::ca::Ca;
 use vedette::hub::registry::Registry;
 use vedette::hub::tokens::TokenStore;
+use vedette::hub::unix_utc;
 
 /// Prints a one-time token enrolling `host`; the token is the last line, so
 /// scripts can take it with `tail -n1`.
@@ -28,7 +28,8 @@ pub fn token(state_dir: &Path, host: &str, ttl: Duration) -> anyhow::Result<Exit
         ca.dir().join("ca.crt").display(),
         ca.fingerprint()
     );
-    println!("{}", issued.token);
+    // The agent pins the CA by this fingerprint before it sends the secret.
+    println!("{}.{}", issued.token, ca.fingerprint());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -68,23 +69,4 @@ pub fn revoke(state_dir: &Path, host: &str) -> anyhow::Result<ExitCode> {
         println!("Revoked {n} certificate(s) of agent {host}.");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn unix_utc(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .map_or_else(|| secs.to_string(), utc)
-}
-
-fn utc(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }

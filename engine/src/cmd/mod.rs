@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use vedette::config::duration;
+use vedette::model::AgentListen;
 
 /// Default state directory (`run` and `agent`).
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/vedette";
@@ -41,6 +42,10 @@ enum Command {
         /// Directory for the event log and other state.
         #[arg(long, default_value = DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
+        /// Agent endpoint: ADDRESS:PORT, `off`, or `auto` (0.0.0.0:7661
+        /// when the config has agent hosts). Overrides `[engine] agent_listen`.
+        #[arg(long, value_parser = AgentListen::parse)]
+        agent_listen: Option<AgentListen>,
     },
     /// Validate a config: exit 0 with a summary, or 1 with every error.
     CheckConfig {
@@ -105,7 +110,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             api,
             state_dir,
-        } => run::run(&config, api, &state_dir),
+            agent_listen,
+        } => run::run(&config, api, &state_dir, agent_listen),
         Command::CheckConfig { config, explain } => {
             Ok(check_config::check_config(&config, explain))
         }

@@ -9,10 +9,17 @@ use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
 
 use vedette::engine::Engine;
+use vedette::hub::listener::Hub;
+use vedette::model::AgentListen;
 
 /// Loads the config, starts the shards and the API, and serves until
 /// SIGTERM/SIGINT. SIGHUP reloads the config in the background.
-pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(
+    config: &Path,
+    api: SocketAddr,
+    state_dir: &Path,
+    agent_listen: Option<AgentListen>,
+) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -45,10 +52,23 @@ pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<E
         .enable_all()
         .build()
         .context("cannot start the API runtime")?;
+    let agent_listen = agent_listen.unwrap_or(model.settings.agent_listen);
+    let agent_names = model.settings.agent_names.clone();
     rt.block_on(async move {
         let listener = vedette::api::bind(api).await?;
         let engine = Arc::new(Engine::start(model, config, state_dir)?);
         tracing::info!(api = %api, "API listening");
+        let has_agents = !engine.assignments().borrow().hosts.is_empty();
+        let hub = match agent_listen.address(has_agents) {
+            Some(addr) => {
+                let hub = Hub::start(Arc::clone(&engine), state_dir, addr, &agent_names)
+                    .context("cannot start the agent endpoint (--agent-listen off disables it)")?;
+                engine.set_agents(&hub.agents);
+                Some(hub)
+            }
+            None => None,
+        };
+        let hub_running = hub.is_some();
         let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -58,7 +78,13 @@ pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<E
                 tracing::info!("SIGHUP: reloading the configuration");
                 let e = Arc::clone(&reloader);
                 match tokio::task::spawn_blocking(move || e.reload()).await {
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(_)) => {
+                        if !hub_running && !reloader.assignments().borrow().hosts.is_empty() {
+                            tracing::warn!(
+                                "The config now has agent hosts, but the agent endpoint is not running; restart the engine to open it"
+                            );
+                        }
+                    }
                     Ok(Err(errors)) => {
                         for err in &errors.0 {
                             tracing::error!("{err}");
@@ -104,6 +130,9 @@ pub fn run(config: &Path, api: SocketAddr, state_dir: &Path) -> anyhow::Result<E
         let _ = reloads.await;
         retention.abort();
         let _ = retention.await;
+        if let Some(hub) = hub {
+            hub.stop();
+        }
         match Arc::try_unwrap(engine) {
             Ok(engine) => engine.stop(),
             Err(_) => tracing::warn!("API connections still open at shutdown"),

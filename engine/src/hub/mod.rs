@@ -9,14 +9,26 @@
 //! - [`registry::Registry`] remembers every certificate issued, by host,
 //!   and which are revoked.
 //!
-//! All of it lives in files so that the CLI and the running engine share it;
-//! no network here (the WebSocket endpoint builds on this).
+//! All of it lives in files so that the CLI and the running engine share it.
+//!
+//! The endpoint itself ([`listener::Hub`]): TLS and WebSocket on port 7661,
+//! enrolment, sessions ([`agents`] applies their results, the [`ledger`]
+//! remembers what was applied), assignments from the model ([`assign`]),
+//! and the silence watch.
 
+pub mod agents;
+pub mod assign;
 pub mod ca;
 pub mod csr;
+mod enrol;
 pub mod files;
+pub mod ledger;
+pub mod listener;
+mod liveness;
 pub mod registry;
 pub mod server;
+mod session;
+pub mod tls;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +77,26 @@ fn hex(bytes: &[u8]) -> String {
 /// SHA-256 of `bytes`, as hex.
 fn sha256_hex(bytes: &[u8]) -> String {
     hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+/// Unix seconds as `2026-11-25T10:01:02Z` (the number itself if out of
+/// range).
+pub fn unix_utc(secs: u64) -> String {
+    let Some(t) = i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+    else {
+        return secs.to_string();
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).

@@ -58,7 +58,12 @@ impl Registry {
         }
     }
 
-    /// Every issued certificate, oldest first.
+    /// The registry file (watched by the running hub for revocations).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every certificate issued, oldest first.
     pub fn list(&self) -> Result<Vec<AgentCert>, RegistryError> {
         Ok(files::read_json(&self.path)?)
     }

@@ -122,9 +122,11 @@ impl TokenStore {
         Ok(IssuedToken { token, expires_at })
     }
 
-    /// Spends `token`: the host it enrols, or why not. Works once.
+    /// Spends `token` (its secret, or the whole `SECRET.CAPIN` text): the
+    /// host it enrols, or why not. Works once.
     pub fn redeem(&self, token: &str) -> Result<String, TokenError> {
-        let hash = sha256_hex(token.trim().as_bytes());
+        let secret = token.trim().split('.').next().unwrap_or_default();
+        let hash = sha256_hex(secret.as_bytes());
         if !self.path.exists() {
             return Err(TokenError::Unknown);
         }

@@ -19,7 +19,7 @@ use super::wheel::{TimerKey, Wheel};
 use crate::check::CheckResult;
 use crate::events::Event;
 use crate::probes::Probe;
-use crate::state::{self, CheckState};
+use crate::state::{self, CheckState, Policy};
 
 /// The last result applied to a check.
 #[derive(Debug, Clone)]
@@ -401,10 +401,30 @@ impl ShardCore {
         latency_us: u64,
         execution_us: u64,
     ) {
+        self.apply_with(id, result, probe, now_ms, (latency_us, execution_us), false);
+    }
+
+    /// [`Self::apply`], optionally making a problem HARD at once.
+    fn apply_with(
+        &mut self,
+        id: u32,
+        result: CheckResult,
+        probe: &'static str,
+        now_ms: u64,
+        (latency_us, execution_us): (u64, u64),
+        hard: bool,
+    ) {
         let parents_down = self.parents_down(id);
         let slot = &mut self.slots[id as usize];
-        let (next, transition) =
-            state::apply(&slot.state, result.status, &slot.def.policy, parents_down);
+        let policy = Policy {
+            max_attempts: if hard {
+                1
+            } else {
+                slot.def.policy.max_attempts
+            },
+            ..slot.def.policy
+        };
+        let (next, transition) = state::apply(&slot.state, result.status, &policy, parents_down);
         slot.state = next;
         self.stats.completed(now_ms, probe, result.status);
         if let Some(transition) = transition {
@@ -457,6 +477,28 @@ impl ShardCore {
             .get(key)
             .ok_or_else(|| ActionError::UnknownCheck(describe(key)))?;
         self.apply(id, result, "passive", now_ms, 0, 0);
+        Ok(())
+    }
+
+    /// Applies a result an agent sent (probe `agent`). `hard` makes a
+    /// problem HARD at once: the hub's own liveness verdicts, which have
+    /// already waited out the silence threshold.
+    ///
+    /// # Errors
+    /// [`ActionError::UnknownCheck`] when no such check is configured.
+    pub fn agent_result(
+        &mut self,
+        key: &CheckKey,
+        result: CheckResult,
+        now_ms: u64,
+        execution_us: u64,
+        hard: bool,
+    ) -> Result<(), ActionError> {
+        let id = *self
+            .index
+            .get(key)
+            .ok_or_else(|| ActionError::UnknownCheck(describe(key)))?;
+        self.apply_with(id, result, "agent", now_ms, (0, execution_us), hard);
         Ok(())
     }
 
@@ -564,6 +606,7 @@ mod tests {
             },
             address: "127.0.0.1".into(),
             probe: Some(probes::build(&spec, &Settings::default())),
+            agent: false,
             schedule: Schedule {
                 check_interval: Duration::from_secs(interval_s),
                 retry_interval: Duration::from_secs(retry_s),
@@ -770,6 +813,7 @@ mod tests {
             },
             address: "127.0.0.1".into(),
             probe: None,
+            agent: false,
             schedule: Schedule::default(),
             policy: Policy {
                 max_attempts: 1,

@@ -31,8 +31,10 @@ pub struct CheckDef {
     pub key: CheckKey,
     /// The host's address (for the API).
     pub address: Arc<str>,
-    /// The compiled probe; `None` for passive-only checks.
+    /// The compiled probe; `None` for passive-only and agent checks.
     pub probe: Option<Arc<Probe>>,
+    /// Run by the host's agent; its results come through the agent hub.
+    pub agent: bool,
     /// Scheduling.
     pub schedule: Schedule,
     /// How results are judged.
@@ -152,6 +154,7 @@ pub fn plan(model: &Model, shards: usize) -> Plan {
             },
             address: Arc::clone(&addresses[i]),
             probe: builder.build(&h.check, settings),
+            agent: false,
             schedule: h.schedule,
             policy: Policy {
                 max_attempts: h.schedule.max_check_attempts,
@@ -172,7 +175,12 @@ pub fn plan(model: &Model, shards: usize) -> Plan {
                 service: Some(Arc::from(s.name.as_str())),
             },
             address: Arc::clone(addr),
-            probe: builder.build(&s.check, settings),
+            probe: if s.agent {
+                None
+            } else {
+                builder.build(&s.check, settings)
+            },
+            agent: s.agent,
             schedule: s.schedule,
             policy: Policy {
                 max_attempts: s.schedule.max_check_attempts,

@@ -40,8 +40,10 @@ fn token(dir: &TempDir, host: &str, ttl: &str) -> String {
         state,
     ]));
     let last = out.lines().last().expect("token output has lines").trim();
-    assert_eq!(last.len(), 64, "last line is the token: {out}");
-    assert!(last.bytes().all(|b| b.is_ascii_hexdigit()), "{out}");
+    let token = vedette_proto::wire::Token::parse(last)
+        .unwrap_or_else(|e| panic!("last line is the token ({e}): {out}"));
+    let ca = vedette::hub::ca::Ca::open(dir.path()).expect("CA");
+    assert_eq!(token.ca_pin, ca.fingerprint(), "the token pins the CA");
     last.to_string()
 }
 

@@ -141,6 +141,7 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
             schedule,
             groups: Vec::new(),
             parents: Vec::new(),
+            agent: false,
             source: loc(o),
         };
         host.check = check.map(|c| expand_check(&c, &host, &hm, None, env));
@@ -246,6 +247,7 @@ pub fn build(r: &Resolver<'_>, env: &Env<'_>, model: &mut Model, errors: &mut Co
                 host: h,
                 name: desc.to_string(),
                 check: Some(spec),
+                agent: false,
                 schedule,
                 source: source.clone(),
             });

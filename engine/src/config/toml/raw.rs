@@ -67,6 +67,14 @@ pub struct RawEngine {
     /// Reuse native http checks' connections between checks (default
     /// false).
     pub http_keepalive: Option<bool>,
+    /// Agent endpoint address, or `"off"`.
+    pub agent_listen: Option<String>,
+    /// Names agents reach the engine by, for the hub certificate.
+    pub agent_names: Option<Vec<String>>,
+    /// How long an agent may be silent before it counts as gone (duration).
+    pub agent_silence: Option<String>,
+    /// `down` (default) or `unknown`.
+    pub agent_silence_state: Option<String>,
 }
 
 /// `[commands.NAME]`.
@@ -104,6 +112,8 @@ pub struct RawHost {
     pub parents: Option<Vec<String>>,
     /// Custom variables, `$_HOSTNAME$` style macros (`vars.os` → `$_HOSTOS$`).
     pub vars: Option<BTreeMap<String, String>>,
+    /// Checked by a `vedette-agent` on the host.
+    pub agent: Option<bool>,
 }
 
 /// `[[services]]` and `[service_templates.NAME]`.
@@ -133,6 +143,8 @@ pub struct RawService {
     pub active: Option<bool>,
     /// Check timeout (duration), overrides the command's.
     pub timeout: Option<String>,
+    /// Run by the host's agent (default: whether the host is `agent`).
+    pub agent: Option<bool>,
 }
 
 /// `[hostgroups.NAME]`.
@@ -175,7 +187,8 @@ inherit_fields!(RawHost {
     active,
     groups,
     parents,
-    vars
+    vars,
+    agent
 });
 inherit_fields!(RawService {
     name,
@@ -187,5 +200,6 @@ inherit_fields!(RawService {
     retry_interval,
     max_check_attempts,
     active,
-    timeout
+    timeout,
+    agent
 });

@@ -13,7 +13,8 @@ use crate::config::duration;
 use crate::config::error::{ConfigError, ConfigErrors};
 use crate::config::macros::{expand, split_check_command};
 use crate::model::{
-    parent_cycles, CheckSpec, Host, Location, Model, ObjectCounts, Schedule, Service, Settings,
+    parent_cycles, AgentListen, CheckSpec, Host, Location, Model, ObjectCounts, Schedule, Service,
+    Settings, SilenceState,
 };
 
 /// An object with where it was written.
@@ -341,6 +342,7 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
     if let Some(keepalive) = e.value.http_keepalive {
         s.http_keepalive = keepalive;
     }
+    agent_settings(&mut s, e, errors);
     if let Some(state) = &e.value.timeout_state {
         match Status::parse(state) {
             Some(st) => s.timeout_status = st,
@@ -351,6 +353,34 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
         }
     }
     s
+}
+
+/// `agent_listen`, `agent_names`, `agent_silence`, `agent_silence_state`.
+fn agent_settings(s: &mut Settings, e: &At<super::raw::RawEngine>, errors: &mut ConfigErrors) {
+    if let Some(text) = &e.value.agent_listen {
+        match AgentListen::parse(text) {
+            Ok(a) => s.agent_listen = a,
+            Err(e2) => errors.push(err(&e.loc, e2)),
+        }
+    }
+    if let Some(names) = &e.value.agent_names {
+        s.agent_names.clone_from(names);
+    }
+    if let Some(t) = dur(&e.value.agent_silence, "agent_silence", &e.loc, errors) {
+        if t < Duration::from_secs(1) {
+            errors.push(err(&e.loc, "agent_silence must be at least 1s"));
+        }
+        s.agent_silence = t.max(Duration::from_secs(1));
+    }
+    match e.value.agent_silence_state.as_deref() {
+        None => {}
+        Some("down") => s.agent_silence_state = SilenceState::Down,
+        Some("unknown") => s.agent_silence_state = SilenceState::Unknown,
+        Some(other) => errors.push(err(
+            &e.loc,
+            format!("agent_silence_state '{other}': expected down or unknown"),
+        )),
+    }
 }
 
 /// The command hosts without a `check` run, unless the config defines its
@@ -405,7 +435,10 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
         let address = raw.address.clone().unwrap_or_else(|| name.clone());
         let vars: Vec<(String, String)> =
             raw.vars.clone().unwrap_or_default().into_iter().collect();
-        let check = raw.check.as_deref().or(default_host_check).and_then(|c| {
+        let agent = raw.agent.unwrap_or(false);
+        // An agent host without a check of its own is as up as its agent.
+        let fallback = if agent { None } else { default_host_check };
+        let check = raw.check.as_deref().or(fallback).and_then(|c| {
             let ctx = MacroCtx {
                 host: name,
                 address: &address,
@@ -445,6 +478,7 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
             schedule,
             groups,
             parents: Vec::new(),
+            agent,
             source: at.loc.clone(),
         });
         parent_names.push(raw.parents.clone().unwrap_or_default());
@@ -584,11 +618,16 @@ pub fn resolve(files: Vec<Parsed>, mut errors: ConfigErrors) -> Result<Model, Co
                 }
             };
             on_host.insert(hi, rule);
+            let agent = check.is_some() && raw.agent.unwrap_or(host.agent);
             services.push(Service {
                 host: hi,
                 name: name.clone(),
                 check,
-                schedule: sched,
+                agent,
+                schedule: Schedule {
+                    active: sched.active && !agent,
+                    ..sched
+                },
                 source: at.loc.clone(),
             });
         }
