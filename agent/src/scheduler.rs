@@ -10,10 +10,14 @@
 //! - while a problem has not been seen `max_attempts` times in a row it is
 //!   retried after `retry_interval_s` (the engine's SOFT state), otherwise
 //!   the check runs every `interval_s`;
-//! - [`Scheduler::assign`] replaces the whole set at once. Tasks of the old
-//!   set stop when they are next asleep: a check that is running finishes
-//!   and its result is still handed over.
+//! - [`Scheduler::assign`] replaces the whole set at once. A check assigned
+//!   again unchanged (the engine re-sends the set on every connect) keeps
+//!   its task, phase and state (cpu, net and diskio compare with their
+//!   previous sample). Tasks of checks no longer assigned, or changed, stop
+//!   when they are next asleep: a check that is running finishes and its
+//!   result is still handed over.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,9 +54,9 @@ pub struct Done {
 pub struct Scheduler<F> {
     make: F,
     done: mpsc::UnboundedSender<Done>,
-    /// Dropping the sender stops the current set's tasks.
-    stop: Option<watch::Sender<()>>,
-    assigned: usize,
+    /// The running checks by service name, each with the sender whose drop
+    /// stops its task.
+    running: HashMap<String, (AssignedCheck, watch::Sender<()>)>,
 }
 
 impl<F, J> Scheduler<F>
@@ -66,18 +70,20 @@ where
         Scheduler {
             make,
             done,
-            stop: None,
-            assigned: 0,
+            running: HashMap::new(),
         }
     }
 
-    /// Replaces the running set with `checks`. Must be called within a
-    /// tokio runtime.
+    /// Replaces the running set with `checks` (a service named twice: the
+    /// last one counts). Must be called within a tokio runtime.
     pub fn assign(&mut self, checks: &[AssignedCheck]) {
-        let (stop, stopped) = watch::channel(());
-        self.stop = Some(stop);
-        self.assigned = checks.len();
+        let mut old = std::mem::take(&mut self.running);
         for check in checks {
+            if let Some(same) = old.remove(&check.service).filter(|(c, _)| c == check) {
+                self.running.insert(check.service.clone(), same);
+                continue;
+            }
+            let (stop, stopped) = watch::channel(());
             let job = (self.make)(check);
             let timing = Timing::new(check);
             let first = splay(&check.service, timing.interval);
@@ -87,25 +93,29 @@ where
                 timing,
                 first,
                 self.done.clone(),
-                stopped.clone(),
+                stopped,
             ));
+            // Replacing an entry drops its sender, stopping that task.
+            self.running
+                .insert(check.service.clone(), (check.clone(), stop));
         }
+        // `old` now holds only what is no longer assigned; dropping it
+        // stops those tasks.
     }
 
     /// Stops every check (running ones finish).
     pub fn stop(&mut self) {
-        self.stop = None;
-        self.assigned = 0;
+        self.running.clear();
     }
 
     /// How many checks are assigned.
     pub fn len(&self) -> usize {
-        self.assigned
+        self.running.len()
     }
 
     /// Whether no check is assigned.
     pub fn is_empty(&self) -> bool {
-        self.assigned == 0
+        self.running.is_empty()
     }
 }
 
@@ -304,6 +314,38 @@ mod tests {
             first + 3 * s60 + s10,
         ];
         assert_eq!(offsets, want);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unchanged_reassignment_keeps_the_phase() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let r = ran.clone();
+        let mut s = Scheduler::new(
+            move |_: &AssignedCheck| Scripted {
+                statuses: Vec::new(),
+                ran: r.clone(),
+                busy: Duration::ZERO,
+            },
+            tx,
+        );
+        let t0 = Instant::now();
+        let c = check("mem", 60.0, 60.0, 1);
+        let first = splay("mem", Duration::from_secs(60));
+        // Re-sent every few seconds (a flapping connection): still runs on
+        // its own schedule, not pushed back each time.
+        for _ in 0..40 {
+            s.assign(std::slice::from_ref(&c));
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        let mut changed = c.clone();
+        changed.command = "other".into();
+        s.assign(&[changed, check("new", 60.0, 60.0, 1)]);
+        assert_eq!(s.len(), 2);
+        while rx.try_recv().is_ok() {}
+        let offsets: Vec<Duration> = ran.lock().expect("lock").iter().map(|t| *t - t0).collect();
+        let s60 = Duration::from_secs(60);
+        assert_eq!(offsets, vec![first, first + s60]);
     }
 
     #[tokio::test(start_paused = true)]
