@@ -335,3 +335,42 @@ fn revoked_agent_is_refused_mid_session() {
         .unwrap_or_else(|| panic!("agent still running:\n{}", again.log_text()));
     assert_eq!(status.code(), Some(2), "{}", again.log_text());
 }
+
+#[test]
+fn certificate_from_another_ca_is_refused() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let w = World::new("otherca");
+    let engine = w.engine();
+    // A CA of our own signs the agent's certificate; the engine's CA is the
+    // one the agent trusts, so only the engine can refuse.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![HOST.to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let state = w.agent_state();
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("agent.key"), key.serialize_pem()).unwrap();
+    std::fs::write(state.join("agent.crt"), cert.pem()).unwrap();
+    let engine_ca = w.dir.join("engine").join("agents").join("ca.crt");
+    std::fs::copy(&engine_ca, state.join("ca.crt")).unwrap();
+
+    let mut agent = start_agent(w.agent_port, &state, &[]);
+    let status = agent
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("agent still running:\n{}", agent.log_text()));
+    assert_eq!(status.code(), Some(2), "{}", agent.log_text());
+    assert!(agent.log_text().contains("refused"), "{}", agent.log_text());
+    let engine_saw = wait_for(Duration::from_secs(5), || {
+        engine
+            .proc
+            .log_text()
+            .contains("TLS handshake failed")
+            .then_some(())
+    });
+    assert!(engine_saw.is_some(), "{}", engine.proc.log_text());
+}
