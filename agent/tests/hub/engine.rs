@@ -30,6 +30,11 @@ struct World {
 
 impl World {
     fn new(tag: &str) -> World {
+        World::with_padding(tag, 0)
+    }
+
+    /// As `new`, with `padding` bytes of long output per result.
+    fn with_padding(tag: &str, padding: usize) -> World {
         let dir = TempDir::new(tag);
         let plugin = dir.join("count.sh");
         let count = dir.join("count");
@@ -42,7 +47,8 @@ impl World {
                  n=$(cat {count} 2>/dev/null || echo 0)\n\
                  n=$((n+1))\n\
                  echo $n > {count}.tmp && mv {count}.tmp {count}\n\
-                 echo \"OK count=$n|count=$n\"\n",
+                 echo \"OK count=$n|count=$n\"\n\
+                 if [ {padding} -gt 0 ]; then head -c {padding} /dev/zero | tr '\\0' x; echo; fi\n",
                 stop = stop.display(),
                 count = count.display()
             ),
@@ -373,4 +379,53 @@ fn certificate_from_another_ca_is_refused() {
             .then_some(())
     });
     assert!(engine_saw.is_some(), "{}", engine.proc.log_text());
+}
+
+#[test]
+fn full_spool_drops_are_counted_and_reported() {
+    // 16 KB per result and a 64 KiB spool: an outage of several seconds
+    // overflows it. Every result is then either applied or counted as
+    // dropped, never both, never neither.
+    let w = World::with_padding("dropped", 16_000);
+    let agent_cfg = w.dir.join("agent.toml");
+    std::fs::write(&agent_cfg, "spool_max_bytes = 65536\n").unwrap();
+    let mut engine = w.engine();
+    let token = engine.token(HOST, "10m");
+    let cfg = agent_cfg.to_str().unwrap();
+    let mut agent = start_agent(
+        w.agent_port,
+        &w.agent_state(),
+        &["--token", &token, "--config", cfg],
+    );
+    wait_applied(&mut engine, &mut agent, 2, 20);
+    engine.proc.signal(libc::SIGKILL);
+    engine
+        .proc
+        .wait_exit(Duration::from_secs(5))
+        .expect("engine dies");
+    std::thread::sleep(Duration::from_secs(8));
+    let engine = w.engine();
+    let reported = wait_for(Duration::from_secs(20), || {
+        agent.assert_running();
+        agent_info(&engine).filter(|v| field(v, "spool_dropped") > 0 && v["connected"] == true)
+    });
+    assert!(
+        reported.is_some(),
+        "{:?}\n{}",
+        agent_info(&engine),
+        agent.log_text()
+    );
+    w.stop_counting();
+    std::thread::sleep(Duration::from_millis(1500));
+    let settled = wait_for(Duration::from_secs(10), || {
+        let v = agent_info(&engine)?;
+        (field(&v, "applied") + field(&v, "spool_dropped") == w.count()).then_some(v)
+    });
+    assert!(
+        settled.is_some(),
+        "count {} vs {:?}\n{}",
+        w.count(),
+        agent_info(&engine),
+        agent.log_text()
+    );
 }
