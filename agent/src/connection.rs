@@ -168,9 +168,6 @@ fn read(
             Ok(EngineMessage::Error { code, message }) if permanent(code) => {
                 Err(Ended::Refused(message))
             }
-            Ok(EngineMessage::Error { code, message }) => {
-                Err(Ended::Lost(format!("engine error ({code:?}): {message}")))
-            }
             Ok(m) => Ok(Frame::Msg(m)),
             Err(e) => Err(Ended::lost("bad frame from the engine", e)),
         },
@@ -307,6 +304,7 @@ async fn run_session(
                         pump(ws, st, outbox).await?;
                     }
                     EngineMessage::Ping { nonce } => send(ws, &AgentMessage::Pong { nonce }).await?,
+                    EngineMessage::Error { code, message } => session_error(code, message)?,
                     other => tracing::warn!(message = ?other, "Unexpected message from the engine ignored"),
                 }
             }
@@ -315,6 +313,22 @@ async fn run_session(
                 return Err(Ended::Lost(format!("no frame from the engine for {} s", DEAD_PEER.as_secs())));
             }
         }
+    }
+}
+
+/// What an engine's error means mid-session. Results for services no
+/// longer assigned (a reload removed them) are dropped by the engine, which
+/// says so and acknowledges them anyway: a warning, and the stream goes on.
+/// A failure on the engine's side leaves results unacknowledged: reconnect
+/// (with backoff) and replay. Anything else means we sent something the
+/// engine could not take; it closes, and so do we.
+fn session_error(code: ErrorCode, message: String) -> Result<(), Ended> {
+    match code {
+        ErrorCode::UnknownService => {
+            tracing::warn!("Engine dropped results: {message}");
+            Ok(())
+        }
+        _ => Err(Ended::Lost(format!("engine error ({code:?}): {message}"))),
     }
 }
 

@@ -71,15 +71,24 @@ impl Drop for Fake {
     }
 }
 
+/// How the fake engine misbehaves.
+#[derive(Clone, Copy, Default)]
+struct Behaviour {
+    /// Send `Error{revoked}` after this many results.
+    revoke_after: Option<usize>,
+    /// Send `Error{unknown_service}` before every `Ack`, as the engine does
+    /// for results of services a reload removed.
+    unknown_service: bool,
+}
+
 /// Serves on `port`: server certificate from `server_ca`, clients verified
-/// against `client_ca`; sends `Error{revoked}` after `revoke_after`
-/// results if given.
+/// against `client_ca`, misbehaving as `how` says.
 fn fake_engine(
     port: u16,
     server_ca: &Ca,
     client_ca: &Ca,
     log: Arc<Mutex<Log>>,
-    revoke_after: Option<usize>,
+    how: Behaviour,
 ) -> Fake {
     let (_, hub_der, hub_key) = issue(server_ca, &["localhost", "127.0.0.1"]);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -140,12 +149,20 @@ fn fake_engine(
                             }
                         }
                         AgentMessage::Results { results, .. } => {
+                            if how.unknown_service {
+                                let warning = EngineMessage::Error {
+                                    code: ErrorCode::UnknownService,
+                                    message: "1 result(s) for services not assigned were dropped"
+                                        .into(),
+                                };
+                                let _ = ws.send(send(&warning)).await;
+                            }
                             let mut l = log.lock().unwrap();
                             for r in &results {
                                 l.received.push(r.seq);
                                 l.applied_seq = l.applied_seq.max(r.seq);
                             }
-                            if revoke_after.is_some_and(|n| l.received.len() >= n) {
+                            if how.revoke_after.is_some_and(|n| l.received.len() >= n) {
                                 EngineMessage::Error {
                                     code: ErrorCode::Revoked,
                                     message: "certificate revoked".into(),
@@ -199,7 +216,13 @@ fn replays_in_order_after_the_engine_went_away() {
     let state = provision(&dir, &engine_ca, &engine_ca);
     let port = free_port();
     let log = Arc::new(Mutex::new(Log::default()));
-    let fake = fake_engine(port, &engine_ca, &engine_ca, log.clone(), None);
+    let fake = fake_engine(
+        port,
+        &engine_ca,
+        &engine_ca,
+        log.clone(),
+        Behaviour::default(),
+    );
     let mut agent = start_agent(port, &state, &[]);
     let got = wait_for(Duration::from_secs(15), || {
         agent.assert_running();
@@ -209,7 +232,13 @@ fn replays_in_order_after_the_engine_went_away() {
     drop(fake);
     std::thread::sleep(Duration::from_secs(3));
     let before = log.lock().unwrap().applied_seq;
-    let fake = fake_engine(port, &engine_ca, &engine_ca, log.clone(), None);
+    let fake = fake_engine(
+        port,
+        &engine_ca,
+        &engine_ca,
+        log.clone(),
+        Behaviour::default(),
+    );
     let got = wait_for(Duration::from_secs(15), || {
         agent.assert_running();
         (log.lock().unwrap().applied_seq >= before + 4).then_some(())
@@ -232,7 +261,16 @@ fn revocation_mid_stream_exits_2() {
     let state = provision(&dir, &engine_ca, &engine_ca);
     let port = free_port();
     let log = Arc::new(Mutex::new(Log::default()));
-    let _fake = fake_engine(port, &engine_ca, &engine_ca, log, Some(2));
+    let _fake = fake_engine(
+        port,
+        &engine_ca,
+        &engine_ca,
+        log,
+        Behaviour {
+            revoke_after: Some(2),
+            ..Behaviour::default()
+        },
+    );
     let mut agent = start_agent(port, &state, &[]);
     let status = agent
         .wait_exit(Duration::from_secs(15))
@@ -255,11 +293,36 @@ fn certificate_from_another_ca_exits_2() {
     let state = provision(&dir, &other, &engine_ca);
     let port = free_port();
     let log = Arc::new(Mutex::new(Log::default()));
-    let _fake = fake_engine(port, &engine_ca, &engine_ca, log, None);
+    let _fake = fake_engine(port, &engine_ca, &engine_ca, log, Behaviour::default());
     let mut agent = start_agent(port, &state, &[]);
     let status = agent
         .wait_exit(Duration::from_secs(15))
         .unwrap_or_else(|| panic!("still running:\n{}", agent.log_text()));
     assert_eq!(status.code(), Some(2), "{}", agent.log_text());
     assert!(agent.log_text().contains("refused"), "{}", agent.log_text());
+}
+
+#[test]
+fn unknown_service_warnings_do_not_break_the_stream() {
+    let dir = TempDir::new("fake-unknown");
+    let engine_ca = ca("engine");
+    let state = provision(&dir, &engine_ca, &engine_ca);
+    let port = free_port();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let how = Behaviour {
+        unknown_service: true,
+        ..Behaviour::default()
+    };
+    let _fake = fake_engine(port, &engine_ca, &engine_ca, log.clone(), how);
+    let mut agent = start_agent(port, &state, &[]);
+    let got = wait_for(Duration::from_secs(15), || {
+        agent.assert_running();
+        (log.lock().unwrap().applied_seq >= 4).then_some(())
+    });
+    assert!(got.is_some(), "{}", agent.log_text());
+    let received = log.lock().unwrap().received.clone();
+    assert_eq!(received, (1..=received.len() as u64).collect::<Vec<_>>());
+    let text = agent.log_text();
+    assert!(text.contains("Engine dropped results"), "{text}");
+    assert!(!text.contains("Connection failed"), "{text}");
 }
