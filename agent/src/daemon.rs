@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::assignment;
 use crate::backoff::Backoff;
 use crate::config::Settings;
 use crate::connection::{self, Ended};
@@ -85,6 +86,17 @@ pub async fn run(
     let recorder = tokio::spawn(record(done_rx, outbox.clone()));
     let slots = Arc::new(Semaphore::new(PLUGIN_SLOTS));
     let mut scheduler = Scheduler::new(move |c| Runner::new(c, slots.clone()), done_tx);
+    match assignment::load(&settings.state_dir) {
+        Ok(Some(checks)) => {
+            tracing::info!(
+                checks = checks.len(),
+                "Running the last assignment until the engine sends one"
+            );
+            scheduler.assign(&checks);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "Last assignment not used"),
+    }
 
     let outcome = tokio::select! {
         r = connect_loop(&settings, identity, &outbox, &mut scheduler) => r?,
@@ -140,7 +152,12 @@ where
                     config,
                     outbox,
                     &mut || backoff.reset(),
-                    &mut |_, checks| scheduler.assign(checks),
+                    &mut |_, checks| {
+                        scheduler.assign(checks);
+                        if let Err(e) = assignment::save(&settings.state_dir, checks) {
+                            tracing::warn!(error = %e, "Assignment not saved");
+                        }
+                    },
                 )
                 .await
             }

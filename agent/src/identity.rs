@@ -11,11 +11,12 @@
 //! crash leaves either the old file or the new one.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
+
+use crate::atomic::write_atomic;
 
 const KEY_FILE: &str = "agent.key";
 const CERT_FILE: &str = "agent.crt";
@@ -97,9 +98,15 @@ impl Identity {
     /// Writes the identity into `state_dir` (created 0700 if missing).
     pub fn store(&self, state_dir: &Path) -> Result<(), IdentityError> {
         prepare_dir(state_dir)?;
-        write_atomic(&state_dir.join(KEY_FILE), &self.key_pem, 0o600)?;
-        write_atomic(&state_dir.join(CA_FILE), &self.ca_pem, 0o644)?;
-        write_atomic(&state_dir.join(CERT_FILE), &self.cert_pem, 0o644)
+        for (name, text, mode) in [
+            (KEY_FILE, &self.key_pem, 0o600),
+            (CA_FILE, &self.ca_pem, 0o644),
+            (CERT_FILE, &self.cert_pem, 0o644),
+        ] {
+            let path = state_dir.join(name);
+            write_atomic(&path, text.as_bytes(), mode).map_err(io_at(&path))?;
+        }
+        Ok(())
     }
 }
 
@@ -133,33 +140,6 @@ fn read_optional(path: &Path) -> Result<Option<String>, IdentityError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_at(path)(e)),
     }
-}
-
-/// Writes `text` to `path` through a synced temporary file and a rename,
-/// then syncs the directory so the rename itself survives a power loss.
-fn write_atomic(path: &Path, text: &str, mode: u32) -> Result<(), IdentityError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(io_at(&tmp))?;
-    // `mode` only applies to a new file; a left-over temporary keeps its own.
-    file.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io_at(&tmp))?;
-    file.write_all(text.as_bytes()).map_err(io_at(&tmp))?;
-    file.sync_all().map_err(io_at(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_at(path))?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_at(dir))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,9 +12,12 @@
 //! - [`outbox`] puts every result in the [`spool`] before it is sent and
 //!   takes it out once the engine acknowledged it;
 //! - [`config`] reads the config file and flags; [`nrpe`] optionally serves
-//!   NRPE for pollers.
+//!   NRPE for pollers; [`assignment`] keeps the last assignment across
+//!   restarts.
 #![deny(missing_docs)]
 
+pub mod assignment;
+pub mod atomic;
 pub mod backoff;
 pub mod checks;
 pub mod config;

@@ -53,6 +53,8 @@ struct Log {
     received: Vec<u64>,
     /// Highest applied.
     applied_seq: u64,
+    /// Results per `Results` frame, in order.
+    batches: Vec<usize>,
 }
 
 /// The fake engine's thread; dropping it stops the runtime, which closes
@@ -158,6 +160,7 @@ fn fake_engine(
                                 let _ = ws.send(send(&warning)).await;
                             }
                             let mut l = log.lock().unwrap();
+                            l.batches.push(results.len());
                             for r in &results {
                                 l.received.push(r.seq);
                                 l.applied_seq = l.applied_seq.max(r.seq);
@@ -325,4 +328,51 @@ fn unknown_service_warnings_do_not_break_the_stream() {
     let text = agent.log_text();
     assert!(text.contains("Engine dropped results"), "{text}");
     assert!(!text.contains("Connection failed"), "{text}");
+}
+
+#[test]
+fn restarted_without_engine_runs_the_last_assignment() {
+    let dir = TempDir::new("fake-saved");
+    let engine_ca = ca("engine");
+    let state = provision(&dir, &engine_ca, &engine_ca);
+    let port = free_port();
+    let log = Arc::new(Mutex::new(Log::default()));
+    let fake = fake_engine(
+        port,
+        &engine_ca,
+        &engine_ca,
+        log.clone(),
+        Behaviour::default(),
+    );
+    let mut agent = start_agent(port, &state, &[]);
+    let got = wait_for(Duration::from_secs(15), || {
+        agent.assert_running();
+        (log.lock().unwrap().applied_seq >= 2).then_some(())
+    });
+    assert!(got.is_some(), "{}", agent.log_text());
+    agent.signal(libc::SIGTERM);
+    assert!(agent.wait_exit(Duration::from_secs(10)).unwrap().success());
+    drop(fake);
+    // Engine down: the restarted agent checks anyway, into the spool.
+    let mut agent = start_agent(port, &state, &[]);
+    std::thread::sleep(Duration::from_secs(4));
+    agent.assert_running();
+    let seen = log.lock().unwrap().batches.len();
+    let _fake = fake_engine(
+        port,
+        &engine_ca,
+        &engine_ca,
+        log.clone(),
+        Behaviour::default(),
+    );
+    let first = wait_for(Duration::from_secs(15), || {
+        log.lock().unwrap().batches.get(seen).copied()
+    });
+    assert!(
+        first.is_some_and(|n| n >= 3),
+        "first batch after reconnect: {first:?}\n{}",
+        agent.log_text()
+    );
+    let received = log.lock().unwrap().received.clone();
+    assert_eq!(received, (1..=received.len() as u64).collect::<Vec<_>>());
 }
