@@ -19,6 +19,7 @@ use crate::backoff::Backoff;
 use crate::config::Settings;
 use crate::connection::{self, Ended};
 use crate::identity::{Identity, IdentityError};
+use crate::lock::{LockError, StateLock};
 use crate::outbox::Outbox;
 use crate::runner::{Runner, PLUGIN_SLOTS};
 use crate::scheduler::{Done, Scheduler};
@@ -52,6 +53,9 @@ pub enum DaemonError {
     /// No certificate and no token to get one.
     #[error("no certificate in {0} and no enrolment token: run with --token (from `vedette agent token --host NAME`)")]
     NoToken(PathBuf),
+    /// Another agent uses the state directory.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// The NRPE server cannot start.
     #[error(transparent)]
     Nrpe(#[from] crate::nrpe::NrpeError),
@@ -63,6 +67,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Outcome, DaemonError> {
     crate::identity::prepare_dir(&settings.state_dir)?;
+    let _lock = StateLock::acquire(&settings.state_dir)?;
     let spool = Spool::open(&settings.spool_dir, settings.spool_max_bytes)
         .map_err(|e| DaemonError::Spool(settings.spool_dir.clone(), e))?;
     let recovery = spool.recovery();

@@ -24,6 +24,7 @@ pub mod config;
 pub mod connection;
 pub mod daemon;
 pub mod identity;
+pub mod lock;
 pub mod nrpe;
 pub mod outbox;
 pub mod runner;

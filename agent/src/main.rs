@@ -68,7 +68,6 @@ fn main() -> ExitCode {
         Ok(Outcome::Refused) => ExitCode::from(2),
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("vedette-agent: {e:#}");
             ExitCode::from(1)
         }
     }

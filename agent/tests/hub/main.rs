@@ -4,6 +4,7 @@
 //! cut connections and agent restarts, refusals).
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
+mod cli;
 mod configs;
 mod engine;
 mod fake;
