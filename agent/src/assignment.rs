@@ -72,6 +72,7 @@ mod tests {
             retry_interval_s: 10.0,
             max_attempts: 3,
             timeout_s: 30.0,
+            timeout_status: 3,
         }];
         save(&dir, &checks).expect("save");
         assert_eq!(load(&dir).expect("load"), Some(checks));

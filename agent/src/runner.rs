@@ -41,6 +41,8 @@ pub struct Runner {
     words: Vec<String>,
     kind: Kind,
     timeout: Duration,
+    /// What a timed-out check reports (the engine's `timeout_state`).
+    timeout_status: Status,
     slots: Arc<Semaphore>,
 }
 
@@ -66,6 +68,7 @@ impl Runner {
             words,
             kind,
             timeout,
+            timeout_status: Status::from_exit_code(i32::from(check.timeout_status)),
             slots,
         }
     }
@@ -95,7 +98,7 @@ impl Runner {
                 result
             }
             Ok(Err(e)) => CheckResult::new(Status::Unknown, format!("built-in check failed: {e}")),
-            Err(_) => CheckResult::new(Status::Unknown, timed_out_text(self.timeout)),
+            Err(_) => CheckResult::new(self.timeout_status, timed_out_text(self.timeout)),
         }
     }
 }
@@ -108,7 +111,7 @@ impl Job for Runner {
                 let Ok(_slot) = self.slots.acquire().await else {
                     return CheckResult::new(Status::Unknown, "agent shutting down");
                 };
-                plugin.run(self.timeout, Status::Unknown).await
+                plugin.run(self.timeout, self.timeout_status).await
             }
             Kind::Invalid(why) => CheckResult::new(Status::Unknown, why.as_str()),
         }
@@ -138,6 +141,7 @@ mod tests {
             retry_interval_s: 10.0,
             max_attempts: 3,
             timeout_s,
+            timeout_status: 3,
         }
     }
 

@@ -227,6 +227,7 @@ mod tests {
             retry_interval_s: retry_s,
             max_attempts,
             timeout_s: 10.0,
+            timeout_status: 3,
         }
     }
 

@@ -126,6 +126,14 @@ pub struct AssignedCheck {
     pub max_attempts: u32,
     /// Seconds a plugin may run.
     pub timeout_s: f64,
+    /// The state a timed-out check gets (the engine's `timeout_state`):
+    /// 0-3, UNKNOWN when absent.
+    #[serde(default = "unknown_status")]
+    pub timeout_status: u8,
+}
+
+fn unknown_status() -> u8 {
+    Status::Unknown as u8
 }
 
 /// What the engine sends.

@@ -147,6 +147,7 @@ fn fake_engine(
                                     retry_interval_s: 1.0,
                                     max_attempts: 1,
                                     timeout_s: 10.0,
+                                    timeout_status: 3,
                                 }],
                             }
                         }

@@ -58,6 +58,7 @@ impl Assignments {
                     retry_interval_s: s.schedule.retry_interval.as_secs_f64(),
                     max_attempts: s.schedule.max_check_attempts,
                     timeout_s: timeout.as_secs_f64(),
+                    timeout_status: model.settings.timeout_status as u8,
                 });
         }
         let hosts = lists
