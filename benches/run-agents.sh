@@ -17,10 +17,8 @@ footprint_duration="${FOOTPRINT_DURATION:-120s}"
 target="${CARGO_TARGET_DIR:-target}"
 
 # 10,000 agents are 10,000 sockets in the tool and as many in the engine.
-ulimit -n "$(ulimit -Hn)"
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 30000 ]; then
-  ulimit -n 65536 2>/dev/null || echo "warning: open files limit is $(ulimit -n)" >&2
-fi
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+echo "open files limit: $(ulimit -n)" >&2
 
 cargo build --release -q -p vedette -p vedette-benches -p vedette-agent
 bin="$target/release/vedette-benches"
