@@ -15,7 +15,11 @@ pub fn write_fleet(dir: &Path, agents: usize, services: usize) -> anyhow::Result
         "[commands.c]\nline = \"/usr/lib/nagios/plugins/check_dummy 0\"\n[hostgroups.all]"
     )?;
     for h in 0..agents {
-        writeln!(t, "[hosts.{}]\naddress = \"127.0.0.1\"\nagent = true\ngroups = [\"all\"]", host_name(h))?;
+        writeln!(
+            t,
+            "[hosts.{}]\naddress = \"127.0.0.1\"\nagent = true\ngroups = [\"all\"]",
+            host_name(h)
+        )?;
     }
     for s in 0..services {
         writeln!(
@@ -58,5 +62,8 @@ pub fn write_single(
 /// No host checks of the engine's own (only the agents count) and no
 /// state file written at the end.
 fn engine_table(t: &mut String) -> std::fmt::Result {
-    writeln!(t, "[engine]\ndefault_host_check = false\nretain_state = false")
+    writeln!(
+        t,
+        "[engine]\ndefault_host_check = false\nretain_state = false"
+    )
 }

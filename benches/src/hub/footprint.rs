@@ -169,10 +169,7 @@ pub fn run(args: &FootprintArgs) -> anyhow::Result<()> {
         "agent-footprint: {} checks every {INTERVAL} ({CHECKS_PER_MINUTE} a minute) duration={wall:.0}s",
         services.len()
     );
-    println!(
-        "  rss MiB: median={:.2} max={rss_max:.2}",
-        median(&rss)
-    );
+    println!("  rss MiB: median={:.2} max={rss_max:.2}", median(&rss));
     println!(
         "  cpu % of a core: mean={:.3} (1 s windows: median={:.1} max={:.1}; {:.1} ms CPU per check)",
         cpu_mean * 100.0,
@@ -221,6 +218,8 @@ fn applied(engine: &EngineProcess) -> anyhow::Result<(bool, u64)> {
         .context("the engine does not list the agent host")?;
     Ok((
         me.get("connected").and_then(serde_json::Value::as_bool) == Some(true),
-        me.get("applied").and_then(serde_json::Value::as_u64).unwrap_or(0),
+        me.get("applied")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0),
     ))
 }

@@ -167,7 +167,10 @@ fn measure(args: &HubArgs, engine: &EngineProcess, fleet: &Fleet) -> anyhow::Res
     t.measuring.store(true, Ordering::Relaxed);
     let e0 = engine.proc.sample().context("the engine is gone")?;
     let (tool0, _) = crate::proc_stat::cpu_seconds();
-    let (sent0, acked0) = (t.sent.load(Ordering::Relaxed), t.acked.load(Ordering::Relaxed));
+    let (sent0, acked0) = (
+        t.sent.load(Ordering::Relaxed),
+        t.acked.load(Ordering::Relaxed),
+    );
     let w0 = Instant::now();
     let mut sent_rate = Vec::new();
     let mut acked_rate = Vec::new();
@@ -177,7 +180,11 @@ fn measure(args: &HubArgs, engine: &EngineProcess, fleet: &Fleet) -> anyhow::Res
     while w0.elapsed() < args.duration {
         next += Duration::from_secs(1);
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        let (s, a, now) = (t.sent.load(Ordering::Relaxed), t.acked.load(Ordering::Relaxed), Instant::now());
+        let (s, a, now) = (
+            t.sent.load(Ordering::Relaxed),
+            t.acked.load(Ordering::Relaxed),
+            Instant::now(),
+        );
         let dt = now.duration_since(at_prev).as_secs_f64();
         sent_rate.push((s - s_prev) as f64 / dt);
         acked_rate.push((a - a_prev) as f64 / dt);
@@ -303,7 +310,10 @@ fn report(
             m.acked_total
         );
     }
-    println!("  verified: sum of applied over GET /v1/agents = acked = {}", m.acked_total);
+    println!(
+        "  verified: sum of applied over GET /v1/agents = acked = {}",
+        m.acked_total
+    );
     Ok(())
 }
 

@@ -211,7 +211,12 @@ struct InFlight {
 }
 
 impl Agent {
-    async fn run(self, ids: &Identities, mut phase: watch::Receiver<Phase>, handshakes: &Semaphore) {
+    async fn run(
+        self,
+        ids: &Identities,
+        mut phase: watch::Receiver<Phase>,
+        handshakes: &Semaphore,
+    ) {
         let ws = {
             let Ok(_permit) = handshakes.acquire().await else {
                 return;
@@ -220,7 +225,8 @@ impl Agent {
                 Ok(ws) => ws,
                 Err(e) => {
                     self.totals.failed.fetch_add(1, Ordering::Relaxed);
-                    self.totals.note(format!("agent a{} connect: {e:#}", self.i));
+                    self.totals
+                        .note(format!("agent a{} connect: {e:#}", self.i));
                     return;
                 }
             }
