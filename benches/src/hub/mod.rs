@@ -265,6 +265,12 @@ fn report(
         m.sent_in_window as f64 / m.wall,
         m.acked_in_window as f64 / m.wall,
     );
+    let per_s: Vec<String> = m
+        .acked_rate
+        .iter()
+        .map(|r| format!("{:.1}", r / 1000.0))
+        .collect();
+    println!("  acked per 1 s window (thousands): {}", per_s.join(" "));
     println!(
         "  ack latency ms: p50={:.2} p99={:.2} p999={:.2} max={:.2} ({} frames)",
         ms(0.5),
