@@ -124,6 +124,8 @@ struct Measured {
     engine_cpu: f64,
     engine_rss: u64,
     engine_rss_max: u64,
+    engine_cpu_windows: Vec<f64>,
+    idle_windows: Vec<f64>,
     tool_cpu: f64,
     sent_total: u64,
     acked_total: u64,
@@ -175,6 +177,10 @@ fn measure(args: &HubArgs, engine: &EngineProcess, fleet: &Fleet) -> anyhow::Res
     let mut sent_rate = Vec::new();
     let mut acked_rate = Vec::new();
     let mut rss_max = e0.rss;
+    let mut engine_cpu_windows = Vec::new();
+    let mut idle_windows = Vec::new();
+    let mut cpu_prev = e0.cpu_s;
+    let mut idle_prev = machine_idle_s();
     let (mut s_prev, mut a_prev, mut at_prev) = (sent0, acked0, w0);
     let mut next = w0;
     while w0.elapsed() < args.duration {
@@ -191,7 +197,14 @@ fn measure(args: &HubArgs, engine: &EngineProcess, fleet: &Fleet) -> anyhow::Res
         (s_prev, a_prev, at_prev) = (s, a, now);
         if let Some(e) = engine.proc.sample() {
             rss_max = rss_max.max(e.rss);
+            engine_cpu_windows.push((e.cpu_s - cpu_prev) / dt);
+            cpu_prev = e.cpu_s;
         }
+        let idle = machine_idle_s();
+        if let (Some(i1), Some(i0)) = (idle, idle_prev) {
+            idle_windows.push((i1 - i0) / dt);
+        }
+        idle_prev = idle;
     }
     let wall = w0.elapsed().as_secs_f64();
     let e1 = engine.proc.sample().context("the engine is gone")?;
@@ -231,6 +244,8 @@ fn measure(args: &HubArgs, engine: &EngineProcess, fleet: &Fleet) -> anyhow::Res
         engine_cpu: (e1.cpu_s - e0.cpu_s) / wall,
         engine_rss: e1.rss,
         engine_rss_max: rss_max,
+        engine_cpu_windows,
+        idle_windows,
         tool_cpu: (tool1 - tool0) / wall,
         sent_total: t.sent.load(Ordering::Relaxed),
         acked_total: t.acked.load(Ordering::Relaxed),
@@ -271,6 +286,20 @@ fn report(
         .map(|r| format!("{:.1}", r / 1000.0))
         .collect();
     println!("  acked per 1 s window (thousands): {}", per_s.join(" "));
+    let pct = |v: &[f64]| {
+        v.iter()
+            .map(|c| format!("{:.0}", c * 100.0))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "  engine cpu % of a core per window: {}",
+        pct(&m.engine_cpu_windows)
+    );
+    println!(
+        "  machine idle % of a core per window (all cores): {}",
+        pct(&m.idle_windows)
+    );
     println!(
         "  ack latency ms: p50={:.2} p99={:.2} p999={:.2} max={:.2} ({} frames)",
         ms(0.5),
@@ -321,6 +350,21 @@ fn report(
         m.acked_total
     );
     Ok(())
+}
+
+/// Idle CPU seconds of the whole machine (all cores) from /proc/stat:
+/// shows whether the engine was short of work or short of CPU.
+fn machine_idle_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
+    let f: Vec<f64> = cpu
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    // Fields: user nice system idle iowait ...
+    Some((f.get(3)? + f.get(4)?) / hz)
 }
 
 /// Prints a target line ending in `met` or `MISSED (by N%)`.
