@@ -14,6 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod floor;
 mod hub;
+mod io_paths;
 mod mixed;
 mod netns;
 mod peers;
@@ -71,6 +72,8 @@ enum Command {
     Hub(hub::HubArgs),
     /// One real `vedette-agent` with 30 checks a minute: its RSS and CPU.
     AgentFootprint(hub::footprint::FootprintArgs),
+    /// The TCP connect loop on tokio/mio against the same on io_uring.
+    IoPaths(io_paths::IoPathsArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
     #[command(hide = true)]
     Listen {
@@ -94,6 +97,7 @@ fn main() -> anyhow::Result<()> {
         Command::Mixed(args) => mixed::run(&args),
         Command::Hub(args) => hub::run(&args),
         Command::AgentFootprint(args) => hub::footprint::run(&args),
+        Command::IoPaths(args) => io_paths::run(&args),
         Command::Listen { addr } => peers::listen(addr),
     }
 }

@@ -183,8 +183,9 @@ pub enum ErrorCode {
     Malformed,
     /// Frame larger than [`MAX_FRAME_BYTES`].
     TooLarge,
-    /// A message where it may not come (e.g. results before hello), or
-    /// sequence numbers not increasing.
+    /// A message where it may not come (e.g. results before hello), or a
+    /// batch whose sequence numbers do not follow the session's last one.
+    /// (Within one batch, numbers that do not increase are `Malformed`.)
     OutOfOrder,
     /// A protocol version this side does not speak.
     Version,

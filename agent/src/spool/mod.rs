@@ -422,6 +422,27 @@ impl Spool {
         self.reclaim()
     }
 
+    /// Moves the numbering past `seq`, for when the engine has applied
+    /// sequence numbers this spool never issued (the spool was lost, or the
+    /// host was enrolled again on a fresh install): the engine would count
+    /// every number up to `seq` as a duplicate. Waiting records are
+    /// forgotten (they are all at or below `seq`), and the next push gets
+    /// `seq + 1`. Returns how many records were forgotten; a no-op when
+    /// `seq` is below the next sequence number.
+    pub fn skip_past(&mut self, seq: u64) -> Result<usize, SpoolError> {
+        if seq < self.next_seq {
+            return Ok(0);
+        }
+        let forgotten = self.live_count;
+        self.ack(self.next_seq - 1)?;
+        self.next_seq = seq.saturating_add(1);
+        self.state.floor = self.next_seq;
+        self.state.next_seq = self.next_seq.saturating_add(SEQ_RESERVE);
+        state::store(&self.dir, &self.state)?;
+        self.state_dirty = false;
+        Ok(forgotten)
+    }
+
     /// Makes every record pushed so far, and the drop count, survive a power
     /// loss.
     pub fn sync(&mut self) -> Result<(), SpoolError> {

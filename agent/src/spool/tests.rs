@@ -229,3 +229,26 @@ fn failed_open_leaves_the_state_alone() {
     assert_eq!(spool.len(), 3);
     assert_eq!(spool.push(b"four").unwrap(), 4);
 }
+
+#[test]
+fn skip_past_numbers_the_engine_already_applied() {
+    let dir = TempDir::new("skip");
+    let mut spool = Spool::open(&dir.0, 1 << 20).unwrap();
+    assert_eq!(spool.skip_past(0).unwrap(), 0);
+    for _ in 0..3 {
+        spool.push(b"x").unwrap();
+    }
+    assert_eq!(
+        spool.skip_past(2).unwrap(),
+        0,
+        "below the next number: no-op"
+    );
+    assert_eq!(spool.len(), 3);
+    assert_eq!(spool.skip_past(500).unwrap(), 3);
+    assert!(spool.is_empty());
+    assert_eq!(spool.push(b"y").unwrap(), 501);
+    spool.close().unwrap();
+    let spool = Spool::open(&dir.0, 1 << 20).unwrap();
+    assert_eq!(spool.next_seq(), 502);
+    assert_eq!(payloads(&spool), vec![(501, b"y".to_vec())]);
+}

@@ -10,6 +10,7 @@
 mod datagram;
 mod icmp;
 mod stream;
+mod uring;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -21,6 +22,8 @@ use crate::proc_stat::cpu_seconds;
 pub enum Floor {
     /// tokio connect + close.
     TcpConnect(SocketAddr),
+    /// The same, as io_uring chains submitted in batches.
+    TcpConnectUring(SocketAddr),
     /// connect, one `GET` with `Connection: close`, read to EOF.
     HttpNew(SocketAddr),
     /// `GET` after `GET` on connections kept open.
@@ -52,6 +55,10 @@ impl Floor {
             Floor::TcpConnect(_) => format!(
                 "tokio connect+close, {} in flight per thread",
                 stream::TASKS
+            ),
+            Floor::TcpConnectUring(_) => format!(
+                "io_uring socket+connect+close chains, {} in flight per thread",
+                uring::WINDOW
             ),
             Floor::HttpNew(_) => format!(
                 "tokio connect+GET+read to EOF, {} in flight per thread",
@@ -109,6 +116,7 @@ impl Floor {
     fn one_thread(&self, index: usize, deadline: Instant) -> anyhow::Result<u64> {
         match self {
             Floor::TcpConnect(a) => stream::run(stream::Mode::Connect, *a, deadline),
+            Floor::TcpConnectUring(a) => uring::run(*a, deadline),
             Floor::HttpNew(a) => stream::run(stream::Mode::HttpNew, *a, deadline),
             Floor::HttpKeepAlive(a) => stream::run(stream::Mode::HttpKeepAlive, *a, deadline),
             Floor::Icmp(a) => icmp::run(*a, index, deadline),

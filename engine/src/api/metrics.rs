@@ -75,5 +75,39 @@ pub async fn metrics(State(engine): State<AppState>) -> impl IntoResponse {
     );
     let _ = writeln!(out, "# TYPE vedette_uptime_seconds gauge");
     let _ = writeln!(out, "vedette_uptime_seconds {}", engine.clock.uptime_s());
+    if let Some(agents) = engine.agents() {
+        agent_metrics(&mut out, &agents.all());
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// The agent hub's figures (its results are in `vedette_checks_total`
+/// with `probe="agent"`).
+fn agent_metrics(out: &mut String, slots: &[std::sync::Arc<crate::hub::agents::AgentSlot>]) {
+    let connected = slots.iter().filter(|s| s.connected()).count();
+    let (mut duplicates, mut dropped) = (0u64, 0u64);
+    for s in slots {
+        duplicates += s.counters().duplicates;
+        dropped += s.spool_dropped();
+    }
+    let _ = writeln!(out, "# HELP vedette_agents Agent hosts by connection.");
+    let _ = writeln!(out, "# TYPE vedette_agents gauge");
+    let _ = writeln!(out, "vedette_agents{{state=\"connected\"}} {connected}");
+    let _ = writeln!(
+        out,
+        "vedette_agents{{state=\"disconnected\"}} {}",
+        slots.len() - connected
+    );
+    let _ = writeln!(
+        out,
+        "# HELP vedette_agent_duplicates_total Agent results refused as already applied (replays)."
+    );
+    let _ = writeln!(out, "# TYPE vedette_agent_duplicates_total counter");
+    let _ = writeln!(out, "vedette_agent_duplicates_total {duplicates}");
+    let _ = writeln!(
+        out,
+        "# HELP vedette_agent_spool_dropped Results agents dropped from a full spool, as they report."
+    );
+    let _ = writeln!(out, "# TYPE vedette_agent_spool_dropped gauge");
+    let _ = writeln!(out, "vedette_agent_spool_dropped {dropped}");
 }

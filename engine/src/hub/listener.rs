@@ -13,9 +13,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
+use rustls::server::Acceptor;
+use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -32,13 +34,16 @@ use super::tokens::TokenStore;
 use super::{enrol, liveness};
 use crate::engine::Engine;
 
-/// TLS handshakes and WebSocket upgrades in progress at once: a crowd of
-/// agents reconnecting after an engine restart is admitted in waves rather
-/// than starving established sessions of CPU.
+/// TLS handshakes in progress at once (from the ClientHello on): a crowd
+/// of agents reconnecting after an engine restart is admitted in waves
+/// rather than starving established sessions of CPU. A connection holds no
+/// slot until its ClientHello has arrived, so idle connections cannot keep
+/// agents out.
 const MAX_HANDSHAKES: usize = 256;
 
-/// Time allowed for the TLS handshake and the WebSocket upgrade.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for the ClientHello to arrive, for the rest of the TLS
+/// handshake, and for the WebSocket upgrade, each.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// WebSocket read and write buffer per connection.
 const AGENT_BUFFER: usize = 8 << 10;
@@ -102,7 +107,7 @@ impl Hub {
             all_names.push(h);
         }
         let identity = super::server::server_identity(&ca, &all_names)?;
-        let acceptor = TlsAcceptor::from(tls::server_config(&ca, &identity)?);
+        let tls_config = tls::server_config(&ca, &identity)?;
         let (ledger, counters) = Ledger::open(&super::agents_dir(state_dir))?;
         let io = |source| HubError::Io { addr, source };
         let std_listener = std::net::TcpListener::bind(addr).map_err(io)?;
@@ -120,6 +125,14 @@ impl Hub {
             stopping,
         });
         let registry = Registry::new(state_dir);
+        // Revocations count from the first connection on.
+        match registry.list() {
+            Ok(certs) => {
+                let (revoked, pairs) = revoked_set(certs);
+                agents.set_revoked(revoked, &pairs);
+            }
+            Err(e) => tracing::error!(error = %e, "Cannot read the agent registry"),
+        }
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
@@ -142,7 +155,7 @@ impl Hub {
                         tokio::spawn(watch_revocations(Arc::clone(&ctx), registry)),
                         tokio::spawn(liveness::watch(Arc::clone(&ctx))),
                     ];
-                    accept_loop(&ctx, &listener, acceptor).await;
+                    accept_loop(&ctx, &listener, tls_config).await;
                     for w in watches {
                         w.abort();
                     }
@@ -180,7 +193,7 @@ impl Drop for Hub {
     }
 }
 
-async fn accept_loop(ctx: &Arc<HubContext>, listener: &TcpListener, acceptor: TlsAcceptor) {
+async fn accept_loop(ctx: &Arc<HubContext>, listener: &TcpListener, tls: Arc<ServerConfig>) {
     let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     let mut stopping = ctx.stopping.clone();
     loop {
@@ -197,20 +210,10 @@ async fn accept_loop(ctx: &Arc<HubContext>, listener: &TcpListener, acceptor: Tl
             _ = stopping.changed() => break,
         };
         let ctx = Arc::clone(ctx);
-        let acceptor = acceptor.clone();
+        let tls = Arc::clone(&tls);
         let handshakes = Arc::clone(&handshakes);
         tokio::spawn(async move {
-            let Ok(permit) = handshakes.acquire_owned().await else {
-                return;
-            };
-            let upgraded = tokio::time::timeout(HANDSHAKE_TIMEOUT, upgrade(tcp, remote, acceptor))
-                .await
-                .unwrap_or_else(|_| {
-                    tracing::warn!(%remote, "Agent TLS handshake failed from {remote}: timed out");
-                    None
-                });
-            drop(permit);
-            if let Some((wire, peer)) = upgraded {
+            if let Some((wire, peer)) = upgrade(tcp, remote, tls, &handshakes).await {
                 match peer {
                     Some(peer) => session::run(ctx, wire, peer).await,
                     None => enrol::run(ctx, wire, remote).await,
@@ -227,16 +230,42 @@ type TlsWire = Wire<tokio_rustls::server::TlsStream<TcpStream>>;
 async fn upgrade(
     tcp: TcpStream,
     remote: SocketAddr,
-    acceptor: TlsAcceptor,
+    config: Arc<ServerConfig>,
+    handshakes: &Semaphore,
 ) -> Option<(TlsWire, Option<tls::PeerIdentity>)> {
     let _ = tcp.set_nodelay(true);
-    let tls = match acceptor.accept(tcp).await {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(%remote, "Agent TLS handshake failed from {remote}: {e}");
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::warn!(%remote, "Agent TLS handshake failed from {remote}: {e}");
+    };
+    let start = match tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        LazyConfigAcceptor::new(Acceptor::default(), tcp),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            failed(&e);
+            return None;
+        }
+        Err(_) => {
+            failed(&"no ClientHello in time");
             return None;
         }
     };
+    let permit = handshakes.acquire().await.ok()?;
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, start.into_stream(config)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            failed(&e);
+            return None;
+        }
+        Err(_) => {
+            failed(&"timed out");
+            return None;
+        }
+    };
+    drop(permit);
     let peer = match tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
         None => None,
         Some(cert) => match tls::peer_identity(cert) {
@@ -254,10 +283,15 @@ async fn upgrade(
         .write_buffer_size(AGENT_BUFFER)
         .max_message_size(Some(wire::MAX_FRAME_BYTES))
         .max_frame_size(Some(wire::MAX_FRAME_BYTES));
-    match tokio_tungstenite::accept_hdr_async_with_config(tls, check_path, Some(config)).await {
-        Ok(ws) => Some((Wire::new(ws, remote), peer)),
-        Err(e) => {
+    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(tls, check_path, Some(config));
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, upgrade).await {
+        Ok(Ok(ws)) => Some((Wire::new(ws, remote), peer)),
+        Ok(Err(e)) => {
             tracing::warn!(%remote, "Agent connection refused from {remote}: WebSocket upgrade failed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(%remote, "Agent connection refused from {remote}: no WebSocket upgrade in time");
             None
         }
     }
@@ -300,17 +334,23 @@ async fn watch_revocations(ctx: Arc<HubContext>, registry: Registry) {
             Err(_) => continue,
         };
         seen = stamp;
-        let revoked: HashSet<String> = certs
-            .iter()
-            .filter(|c| c.revoked_at.is_some())
-            .map(|c| c.fingerprint.clone())
-            .collect();
-        let pairs: Vec<(String, String)> =
-            certs.into_iter().map(|c| (c.host, c.fingerprint)).collect();
+        let (revoked, pairs) = revoked_set(certs);
         for host in ctx.agents.set_revoked(revoked, &pairs) {
             tracing::warn!(host, "Agent {host} revoked; its sessions are closed");
         }
     }
+}
+
+/// The fingerprints of revoked certificates, and every certificate's
+/// (host, fingerprint).
+fn revoked_set(certs: Vec<super::registry::AgentCert>) -> (HashSet<String>, Vec<(String, String)>) {
+    let revoked = certs
+        .iter()
+        .filter(|c| c.revoked_at.is_some())
+        .map(|c| c.fingerprint.clone())
+        .collect();
+    let pairs = certs.into_iter().map(|c| (c.host, c.fingerprint)).collect();
+    (revoked, pairs)
 }
 
 /// This machine's host name, for the hub certificate.

@@ -170,11 +170,7 @@ pub(crate) const PLUGIN_TIMED_OUT: &str = "CRITICAL - Plugin timed out while exe
 /// The result of a check the engine stopped at its timeout, as Nagios
 /// reports a plugin it had to kill.
 pub(crate) fn engine_timed_out(status: Status, after: Duration) -> (Status, String) {
-    let text = format!(
-        "(Service check timed out after {:.2} seconds)",
-        after.as_secs_f64()
-    );
-    (status, text)
+    (status, vedette_proto::exec::timed_out_text(after))
 }
 
 /// Runs a native check's session under the two clocks a forked plugin

@@ -2,6 +2,7 @@
 //! peers started by `support`.
 
 mod agent_cli;
+mod agent_hub;
 mod config;
 mod daemon;
 mod probes_dns;

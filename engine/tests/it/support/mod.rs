@@ -2,6 +2,7 @@
 //! a running daemon; `probes` holds the probe tests' peers, `nginx` the
 //! http probe's.
 
+pub mod agent_client;
 pub mod dnsmasq;
 pub mod netns;
 pub mod nginx;
@@ -88,6 +89,11 @@ impl Daemon {
     /// Starts `vedette run` on `config` with its API on `port` and waits
     /// until the API answers.
     pub fn start_on(config: &Path, state_dir: &Path, port: u16) -> Daemon {
+        Daemon::start_with(config, state_dir, port, &[])
+    }
+
+    /// As [`Daemon::start_on`], with more `vedette run` arguments.
+    pub fn start_with(config: &Path, state_dir: &Path, port: u16, extra: &[&str]) -> Daemon {
         let api: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let log = state_dir.join("daemon.log");
         let child = Command::new(env!("CARGO_BIN_EXE_vedette"))
@@ -97,6 +103,7 @@ impl Daemon {
             .arg(api.to_string())
             .arg("--state-dir")
             .arg(state_dir)
+            .args(extra)
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("spawn vedette run");
