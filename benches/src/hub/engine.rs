@@ -51,8 +51,28 @@ pub fn free_port() -> anyhow::Result<SocketAddr> {
 
 impl EngineProcess {
     /// Starts `vedette run` on `config` and waits until its API answers
-    /// `GET /v1/agents` with `expect_agents` hosts.
+    /// `GET /v1/agents` with `expect_agents` hosts. A port taken between
+    /// choosing it and the engine binding it (other load on the machine
+    /// uses the same ephemeral range) means another try on new ports.
     pub fn start(
+        vedette: &Path,
+        config: &Path,
+        state_dir: &Path,
+        expect_agents: usize,
+    ) -> anyhow::Result<EngineProcess> {
+        let mut attempt = 1;
+        loop {
+            match EngineProcess::start_once(vedette, config, state_dir, expect_agents) {
+                Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
+                    eprintln!("engine start: a port was taken; trying other ports");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(
         vedette: &Path,
         config: &Path,
         state_dir: &Path,
