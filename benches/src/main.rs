@@ -5,12 +5,15 @@
 //! cargo run --release -p vedette-benches -- scheduler --checks 1000000 --interval 60s --duration 120s
 //! cargo run --release -p vedette-benches -- probe --kind tcp --duration 10s
 //! cargo run --release -p vedette-benches -- mixed --duration 30s
+//! cargo run --release -p vedette-benches -- hub --agents 10000 --rate 50000
+//! cargo run --release -p vedette-benches -- agent-footprint --duration 120s
 //! ```
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod floor;
+mod hub;
 mod io_paths;
 mod mixed;
 mod netns;
@@ -64,6 +67,11 @@ enum Command {
     /// 60,000 tcp/http/icmp/dns/dummy checks, 10% of them to dead or
     /// lossy addresses in a network namespace: lateness under timeouts.
     Mixed(mixed::MixedArgs),
+    /// Many simulated agents (mTLS WebSocket sessions) against a real
+    /// `vedette run`: connections held, results/s acknowledged.
+    Hub(hub::HubArgs),
+    /// One real `vedette-agent` with 30 checks a minute: its RSS and CPU.
+    AgentFootprint(hub::footprint::FootprintArgs),
     /// The TCP connect loop on tokio/mio against the same on io_uring.
     IoPaths(io_paths::IoPathsArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
@@ -87,6 +95,8 @@ fn main() -> anyhow::Result<()> {
         Command::Scheduler(load) => scenario::scheduler(&load),
         Command::Probe(args) => probe::run(&args),
         Command::Mixed(args) => mixed::run(&args),
+        Command::Hub(args) => hub::run(&args),
+        Command::AgentFootprint(args) => hub::footprint::run(&args),
         Command::IoPaths(args) => io_paths::run(&args),
         Command::Listen { addr } => peers::listen(addr),
     }
