@@ -5,12 +5,22 @@
 //! cargo run --release -p vedette-benches -- scheduler --checks 1000000 --interval 60s --duration 120s
 //! cargo run --release -p vedette-benches -- probe --kind tcp --duration 10s
 //! cargo run --release -p vedette-benches -- mixed --duration 30s
+//! bash benches/run-all.sh   # issue 6's matrix, restart, ablations, profile
 //! ```
 
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The global allocator this build runs on, for the records.
+pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "system"
+};
+
 mod floor;
+mod matrix;
 mod mixed;
 mod netns;
 mod peers;
@@ -63,6 +73,14 @@ enum Command {
     /// 60,000 tcp/http/icmp/dns/dummy checks, 10% of them to dead or
     /// lossy addresses in a network namespace: lateness under timeouts.
     Mixed(mixed::MixedArgs),
+    /// Issue 6's matrix: every workload at 60K/250K/1M checks, sampled
+    /// per second into JSON, CSV and SVG, then a saturation search each.
+    Matrix(matrix::MatrixArgs),
+    /// Stop and restart the engine on its state dir under load: the rate
+    /// in the first minute against the steady rate.
+    Restart(matrix::restart::RestartArgs),
+    /// The tables of every record in a results directory (summary.md).
+    Summary(matrix::summary::SummaryArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
     #[command(hide = true)]
     Listen {
@@ -84,6 +102,9 @@ fn main() -> anyhow::Result<()> {
         Command::Scheduler(load) => scenario::scheduler(&load),
         Command::Probe(args) => probe::run(&args),
         Command::Mixed(args) => mixed::run(&args),
+        Command::Matrix(args) => matrix::run(&args),
+        Command::Restart(args) => matrix::restart::run(&args),
+        Command::Summary(args) => matrix::summary::run(&args),
         Command::Listen { addr } => peers::listen(addr),
     }
 }
