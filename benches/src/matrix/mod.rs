@@ -207,8 +207,9 @@ pub fn run_once(
         let t0 = Instant::now();
         sampler.run_until(&engine, t0 + warmup, Phase::Warmup);
         let totals = sampler.run_until(&engine, t0 + warmup + load.duration, Phase::Measure);
+        let problems = crate::scenario::problems(&engine);
         engine.stop();
-        Ok(RunRecord::new(
+        let record = RunRecord::new(
             label,
             peers.workload().name(),
             load.checks,
@@ -216,7 +217,8 @@ pub fn run_once(
             &totals,
             load_s,
             sampler.samples,
-        ))
+        );
+        Ok(RunRecord { problems, ..record })
     })();
     let _ = std::fs::remove_dir_all(&dir);
     outcome

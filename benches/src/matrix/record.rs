@@ -37,6 +37,10 @@ pub struct RunRecord {
     pub load_s: f64,
     /// Conditions of the run.
     pub env: Env,
+    /// Up to three distinct outputs of checks left in a problem state at
+    /// the end, so a rate that was missed says why.
+    #[serde(default)]
+    pub problems: Vec<String>,
     /// Every second of it.
     pub samples: Vec<Sample>,
 }
@@ -67,6 +71,7 @@ impl RunRecord {
             rss_per_check: totals.rss_max as f64 / checks.max(1) as f64,
             load_s,
             env: Env::now(),
+            problems: Vec::new(),
             samples,
         }
     }
@@ -76,13 +81,18 @@ impl RunRecord {
         format!("{}-{}", self.kind, self.checks)
     }
 
-    /// The one-line report.
+    /// The report: one line, then the problems seen.
     pub fn line(&self) -> String {
         let l = &self.lateness_ms;
+        let problems: String = self
+            .problems
+            .iter()
+            .map(|p| format!("\n  e.g. {p}"))
+            .collect();
         format!(
             "{}/{}: checks={} target={:.0}/s achieved={:.0}/s ok={:.0}/s lateness_ms p50={:.3} \
              p99={:.3} p999={:.3} max={:.3} cpu={:.1}% of a core, {:.4} cpu-s/1000 checks, \
-             rss={:.0} B/check, load={} ({})",
+             rss={:.0} B/check, load={} ({}){problems}",
             self.label,
             self.kind,
             self.checks,
