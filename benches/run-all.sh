@@ -18,7 +18,8 @@
 #
 # Results: benches/results/<label>/<kind>-<checks>.{json,csv,svg},
 # saturation-<kind>.json, restart/, flamegraph-*.svg, summary.md.
-# Needs root and the packages in .ci/deps (nginx, snmpd, dnsmasq, perf).
+# Needs root; installs the packages in .ci/deps (nginx, snmpd, dnsmasq,
+# perf) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,10 @@ bindir=$(mktemp -d /tmp/vedette-run-all.XXXXXX)
 trap 'rm -rf "$bindir"' EXIT
 log="$bindir/run.log"
 note() { echo "# $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg): $*" | tee -a "$log"; }
+
+# The peers and tools (nginx, snmpd, dnsmasq, perf, ...), when missing.
+note "packages: .ci/deps"
+bash .ci/deps
 
 # The binaries are copied out of the target dir: other builds may share it.
 target=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
