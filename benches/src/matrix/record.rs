@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::sample::{Sample, Totals};
+use super::sample::{Phase, Sample, Totals};
 
 /// One scenario run: a workload at a size and interval.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +74,20 @@ impl RunRecord {
             problems: Vec::new(),
             samples,
         }
+    }
+
+    /// The median over the measured seconds of each second's lateness
+    /// p99 (ms): the typical second, which a few seconds of a busy
+    /// machine do not move the way they move the window's p99.
+    pub fn median_second_p99_ms(&self) -> f64 {
+        let mut p99: Vec<f64> = self
+            .samples
+            .iter()
+            .filter(|s| s.phase == Phase::Measure)
+            .map(|s| s.lateness_ms[1])
+            .collect();
+        p99.sort_by(f64::total_cmp);
+        p99.get(p99.len() / 2).copied().unwrap_or(0.0)
     }
 
     /// `kind-checks`, the stem of its files.
