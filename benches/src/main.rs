@@ -7,14 +7,24 @@
 //! cargo run --release -p vedette-benches -- mixed --duration 30s
 //! cargo run --release -p vedette-benches -- hub --agents 10000 --rate 50000
 //! cargo run --release -p vedette-benches -- agent-footprint --duration 120s
+//! bash benches/run-all.sh   # issue 6's matrix, restart, ablations, profile
 //! ```
 
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The global allocator this build runs on, for the records.
+pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "system"
+};
 
 mod floor;
 mod hub;
 mod io_paths;
+mod matrix;
 mod mixed;
 mod netns;
 mod peers;
@@ -74,6 +84,14 @@ enum Command {
     AgentFootprint(hub::footprint::FootprintArgs),
     /// The TCP connect loop on tokio/mio against the same on io_uring.
     IoPaths(io_paths::IoPathsArgs),
+    /// Issue 6's matrix: every workload at 60K/250K/1M checks, sampled
+    /// per second into JSON, CSV and SVG, then a saturation search each.
+    Matrix(matrix::MatrixArgs),
+    /// Stop and restart the engine on its state dir under load: the rate
+    /// in the first minute against the steady rate.
+    Restart(matrix::restart::RestartArgs),
+    /// The tables of every record in a results directory (summary.md).
+    Summary(matrix::summary::SummaryArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
     #[command(hide = true)]
     Listen {
@@ -98,6 +116,9 @@ fn main() -> anyhow::Result<()> {
         Command::Hub(args) => hub::run(&args),
         Command::AgentFootprint(args) => hub::footprint::run(&args),
         Command::IoPaths(args) => io_paths::run(&args),
+        Command::Matrix(args) => matrix::run(&args),
+        Command::Restart(args) => matrix::restart::run(&args),
+        Command::Summary(args) => matrix::summary::run(&args),
         Command::Listen { addr } => peers::listen(addr),
     }
 }

@@ -95,7 +95,7 @@ pub fn run(args: &MixedArgs) -> anyhow::Result<()> {
 /// The config: hosts h0.. of which the first `bad_percent / 2` % are dead
 /// and as many lossy (`bad_addrs`: those two addresses), every host in
 /// group `all`, which carries the 30 services.
-fn config(
+pub(crate) fn config(
     load: &Load,
     bad_addrs: [Ipv4Addr; 2],
     bad_percent: usize,

@@ -177,7 +177,7 @@ pub fn measure(config: &Path, state_dir: &Path, load: &Load) -> anyhow::Result<M
 
 /// Up to three distinct outputs of checks whose last result is not OK,
 /// so a run that missed its rate says why.
-fn problems(engine: &Engine) -> Vec<String> {
+pub(crate) fn problems(engine: &Engine) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     for shard in &engine.shards {
         let core = shard.core.read();
