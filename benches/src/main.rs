@@ -5,11 +5,13 @@
 //! cargo run --release -p vedette-benches -- scheduler --checks 1000000 --interval 60s --duration 120s
 //! cargo run --release -p vedette-benches -- probe --kind tcp --duration 10s
 //! cargo run --release -p vedette-benches -- mixed --duration 30s
+//! cargo run --release -p vedette-benches -- compare --kind tcp --duration 15s
 //! ```
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod compare;
 mod floor;
 mod mixed;
 mod netns;
@@ -63,6 +65,9 @@ enum Command {
     /// 60,000 tcp/http/icmp/dns/dummy checks, 10% of them to dead or
     /// lossy addresses in a network namespace: lateness under timeouts.
     Mixed(mixed::MixedArgs),
+    /// The same tcp or http workload through Vedette native, Vedette
+    /// forking, Nagios 4 and Icinga 2: rates held and CPU per check.
+    Compare(compare::CompareArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
     #[command(hide = true)]
     Listen {
@@ -84,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         Command::Scheduler(load) => scenario::scheduler(&load),
         Command::Probe(args) => probe::run(&args),
         Command::Mixed(args) => mixed::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Listen { addr } => peers::listen(addr),
     }
 }

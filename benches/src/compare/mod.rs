@@ -1,0 +1,340 @@
+//! `compare --kind tcp|http`: the same workload (N services running
+//! check_tcp or check_http against one nginx on the bench's loopback
+//! address) through Vedette's native probes, Vedette forking the plugin,
+//! Nagios 4 and Icinga 2 (issue 6).
+//!
+//! Each engine is run at a common rate every engine holds (its CPU per
+//! check), then offered about 1.5× what the cores could do at that CPU per
+//! check (its ceiling: the rate it achieves overloaded), then 0.9× and
+//! 0.75× that ceiling until one holds (the highest rate it keeps up with).
+//! The lines end in `met`/`MISSED` against issue 6's targets.
+
+mod daemon;
+mod icinga;
+mod nagios;
+mod run;
+mod tree;
+mod vedette;
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::peers::{self, HTTP_PATH, PEER_ADDR};
+use run::Run;
+
+/// The address every engine's checks go to: nginx's.
+const PEER: &str = PEER_ADDR;
+
+/// Hold runs after the ceiling, as shares of the ceiling's rate.
+const HOLD_STEPS: [f64; 2] = [0.9, 0.75];
+
+/// Issue 6: native checks per CPU-second over Nagios's and Icinga's.
+const CPU_TARGET: f64 = 50.0;
+/// Issue 6: the native rate held over the rate either peer falls behind at.
+const RATE_TARGET: f64 = 10.0;
+
+/// Options of `compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// The check every service runs.
+    #[arg(long, value_enum)]
+    pub kind: Workload,
+    /// Services in the common-rate run (its rate: checks / interval).
+    #[arg(long, default_value_t = 2500)]
+    pub checks: usize,
+    /// Every service's check interval.
+    #[arg(long, default_value = "10s", value_parser = crate::parse_duration)]
+    pub interval: Duration,
+    /// Measured time of each run, after one interval of warm-up.
+    #[arg(long, default_value = "60s", value_parser = crate::parse_duration)]
+    pub duration: Duration,
+    /// Which engines, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "icinga,nagios,fork,vedette")]
+    pub engines: Vec<EngineKind>,
+}
+
+/// The check the services run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// `check_tcp`: connect and close.
+    Tcp,
+    /// `check_http`: a GET of a small file, a new connection each.
+    Http,
+}
+
+/// One engine under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    /// Vedette with its native probes.
+    Vedette,
+    /// Vedette forking the plugin (`native_probes = false`).
+    Fork,
+    /// Nagios 4.
+    Nagios,
+    /// Icinga 2.
+    Icinga,
+}
+
+impl EngineKind {
+    fn name(self) -> &'static str {
+        match self {
+            EngineKind::Vedette => "vedette",
+            EngineKind::Fork => "fork",
+            EngineKind::Nagios => "nagios",
+            EngineKind::Icinga => "icinga",
+        }
+    }
+}
+
+/// The services of one run.
+pub struct Services {
+    /// The plugin command line every service runs.
+    pub line: String,
+    /// How many.
+    pub count: usize,
+    /// Check and retry interval.
+    pub interval: Duration,
+}
+
+impl Services {
+    /// Services per host, as in the other scenarios.
+    pub const PER_HOST: usize = 30;
+
+    /// Hosts needed.
+    pub fn hosts(&self) -> usize {
+        self.count.div_ceil(Self::PER_HOST).max(1)
+    }
+
+    /// Services on the last host (all others hold [`Self::PER_HOST`]).
+    pub fn on_last_host(&self) -> usize {
+        self.count - (self.hosts() - 1) * Self::PER_HOST
+    }
+}
+
+/// One engine's figures.
+struct Outcome {
+    common: Run,
+    /// The highest offer that held, if any.
+    held: Option<Run>,
+    /// The rate achieved when overloaded.
+    ceiling: Run,
+}
+
+impl Outcome {
+    /// The rate it falls behind at: what it achieved overloaded, unless
+    /// even the overloaded offer held (then it was not found).
+    fn falls_behind_at(&self) -> Option<f64> {
+        (!self.ceiling.held()).then_some(self.ceiling.ok)
+    }
+
+    fn held_rate(&self) -> f64 {
+        self.held.as_ref().map_or(0.0, |r| r.offered)
+    }
+}
+
+/// Runs the comparison.
+///
+/// # Errors
+/// When nginx or an engine cannot run.
+pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
+    let nginx = peers::nginx()?;
+    let port = nginx.addr.port();
+    let line = match args.kind {
+        Workload::Tcp => format!("/usr/lib/nagios/plugins/check_tcp -H {PEER} -p {port}"),
+        Workload::Http => {
+            format!("/usr/lib/nagios/plugins/check_http -I {PEER} -p {port} -u {HTTP_PATH}")
+        }
+    };
+    let kind = match args.kind {
+        Workload::Tcp => "tcp",
+        Workload::Http => "http",
+    };
+    let mut outcomes = Vec::new();
+    for &engine in &args.engines {
+        let o = ladder(kind, engine, &line, args)?;
+        outcomes.push((engine, o));
+    }
+    print_summary(kind, args, &outcomes);
+    Ok(())
+}
+
+/// One engine: common rate, ceiling, then hold runs.
+fn ladder(
+    kind: &str,
+    engine: EngineKind,
+    line: &str,
+    args: &CompareArgs,
+) -> anyhow::Result<Outcome> {
+    let name = format!("{kind}/{}", engine.name());
+    let interval_s = args.interval.as_secs_f64();
+    let at = |rate: f64, tag: &str| -> anyhow::Result<Run> {
+        let count = (rate * interval_s).round().max(1.0) as usize;
+        let r = one(engine, line, count, args)?;
+        println!("{name}/{tag}: checks={count} {}", r.line());
+        Ok(r)
+    };
+    let common = at(args.checks as f64 / interval_s, "common")?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let could = cores as f64 / (common.cpu_per_1000() / 1000.0).max(1e-6);
+    let ceiling = at((could * 1.5).max(common.offered * 2.0), "ceiling")?;
+    let mut held = ceiling.held().then(|| ceiling.clone());
+    if held.is_none() && common.held() {
+        held = Some(common.clone());
+    }
+    if !ceiling.held() {
+        for share in HOLD_STEPS {
+            let offer = ceiling.ok * share;
+            if offer <= common.offered {
+                break;
+            }
+            let r = at(offer, &format!("hold-{share}"))?;
+            if r.held() {
+                held = Some(r);
+                break;
+            }
+        }
+    }
+    Ok(Outcome {
+        common,
+        held,
+        ceiling,
+    })
+}
+
+/// One run of one engine with `count` services, in a scratch directory.
+fn one(engine: EngineKind, line: &str, count: usize, args: &CompareArgs) -> anyhow::Result<Run> {
+    let dir = crate::scenario::scratch(&format!("compare-{}", engine.name()))?;
+    let outcome = one_in(engine, line, count, args, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+fn one_in(
+    engine: EngineKind,
+    line: &str,
+    count: usize,
+    args: &CompareArgs,
+    dir: &Path,
+) -> anyhow::Result<Run> {
+    let services = Services {
+        line: line.to_string(),
+        count,
+        interval: args.interval,
+    };
+    let offered = count as f64 / args.interval.as_secs_f64();
+    match engine {
+        EngineKind::Vedette | EngineKind::Fork => vedette::run(
+            dir,
+            line,
+            engine == EngineKind::Vedette,
+            count,
+            args.interval,
+            args.duration,
+        ),
+        EngineKind::Nagios => {
+            let cfg = nagios::write_config(dir, &services)?;
+            daemon::run(
+                &nagios::spec(dir, &cfg),
+                dir,
+                offered,
+                args.interval,
+                args.duration,
+            )
+        }
+        EngineKind::Icinga => {
+            anyhow::ensure!(
+                Path::new(icinga::BIN).exists(),
+                "{} is missing: apt-get install icinga2 (benches/run-compare.sh does)",
+                icinga::BIN
+            );
+            let cfg = icinga::write_config(dir, &services)?;
+            daemon::run(
+                &icinga::spec(dir, &cfg),
+                dir,
+                offered,
+                args.interval,
+                args.duration,
+            )
+        }
+    }
+}
+
+fn print_summary(kind: &str, args: &CompareArgs, outcomes: &[(EngineKind, Outcome)]) {
+    for (e, o) in outcomes {
+        let behind = o
+            .falls_behind_at()
+            .map_or("not reached".to_string(), |r| format!("{r:.0}/s"));
+        println!(
+            "{kind}/{}: at the common {:.0}/s: {:.0} checks/s, {:.4} cpu-s/1000 checks \
+             ({:.0} checks per cpu-second), rss {:.1} MiB{}; holds {:.0}/s \
+             ({:.4} cpu-s/1000 there); falls behind at {behind}",
+            e.name(),
+            o.common.offered,
+            o.common.done,
+            o.common.cpu_per_1000(),
+            o.common.checks_per_cpu_s(),
+            o.common.rss_bytes as f64 / (1024.0 * 1024.0),
+            if o.common.held() { "" } else { " (NOT held)" },
+            o.held_rate(),
+            o.held.as_ref().map_or(0.0, Run::cpu_per_1000),
+        );
+    }
+    let Some((_, native)) = outcomes.iter().find(|(e, _)| *e == EngineKind::Vedette) else {
+        println!("{kind}/ratios: no vedette run");
+        return;
+    };
+    for (e, o) in outcomes.iter().filter(|(e, _)| *e != EngineKind::Vedette) {
+        let cpu = native.common.checks_per_cpu_s() / o.common.checks_per_cpu_s().max(1e-9);
+        let peer = matches!(e, EngineKind::Nagios | EngineKind::Icinga);
+        let cpu_verdict = if peer {
+            format!(" (>= {CPU_TARGET:.0}x: {})", met(cpu >= CPU_TARGET))
+        } else {
+            String::new()
+        };
+        let rate = match o.falls_behind_at() {
+            Some(r) => {
+                let x = native.held_rate() / r.max(1e-9);
+                let verdict = if peer {
+                    format!(" (>= {RATE_TARGET:.0}x: {})", met(x >= RATE_TARGET))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "vedette holds {:.0}/s = {x:.1}x the {r:.0}/s it falls behind at{verdict}",
+                    native.held_rate()
+                )
+            }
+            None => "its falling-behind rate was not reached".to_string(),
+        };
+        println!(
+            "{kind}/ratio vedette:{}: checks per cpu-second at {:.0}/s {cpu:.0}x{cpu_verdict}; {rate}",
+            e.name(),
+            args.checks as f64 / args.interval.as_secs_f64(),
+        );
+    }
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_fill_hosts_of_thirty() {
+        for (count, hosts, last) in [(1, 1, 1), (30, 1, 30), (31, 2, 1), (2500, 84, 10)] {
+            let s = Services {
+                line: String::new(),
+                count,
+                interval: Duration::from_secs(10),
+            };
+            assert_eq!((s.hosts(), s.on_last_host()), (hosts, last), "{count}");
+        }
+    }
+}
