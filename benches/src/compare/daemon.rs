@@ -160,10 +160,13 @@ pub fn run(
     std::thread::sleep(interval + Duration::from_secs(2));
     // Start on a whole second: the perfdata timestamps are whole seconds.
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
-    std::thread::sleep(Duration::from_secs(1).saturating_sub(Duration::from_nanos(
-        u64::from(now.subsec_nanos()),
-    )));
-    let t0 = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64().round() as u64;
+    std::thread::sleep(
+        Duration::from_secs(1).saturating_sub(Duration::from_nanos(u64::from(now.subsec_nanos()))),
+    );
+    let t0 = SystemTime::now()
+        .duration_since(UNIX_EPOCH)?
+        .as_secs_f64()
+        .round() as u64;
     let (cpu0, _) = tree::usage(d.pid());
     let secs = duration.as_secs_f64().ceil().max(3.0) as u64;
     std::thread::sleep(Duration::from_secs(secs));

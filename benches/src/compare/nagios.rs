@@ -68,8 +68,19 @@ service_perfdata_file_mode=a
 /// it holds fewer services, in `rest`), services attached by host group.
 fn objects(s: &Services) -> Result<String, std::fmt::Error> {
     let mut t = String::with_capacity(s.hosts() * 120 + 4096);
-    let days = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-    writeln!(t, "define timeperiod {{\n  timeperiod_name always\n  alias always")?;
+    let days = [
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+    ];
+    writeln!(
+        t,
+        "define timeperiod {{\n  timeperiod_name always\n  alias always"
+    )?;
     for day in days {
         writeln!(t, "  {day} 00:00-24:00")?;
     }
@@ -79,7 +90,10 @@ fn objects(s: &Services) -> Result<String, std::fmt::Error> {
         "define command {{\n  command_name c\n  command_line {}\n}}",
         s.line
     )?;
-    writeln!(t, "define command {{\n  command_name nop\n  command_line /bin/true\n}}")?;
+    writeln!(
+        t,
+        "define command {{\n  command_name nop\n  command_line /bin/true\n}}"
+    )?;
     writeln!(
         t,
         "define contact {{
@@ -94,8 +108,14 @@ fn objects(s: &Services) -> Result<String, std::fmt::Error> {
   service_notification_commands nop
 }}"
     )?;
-    writeln!(t, "define hostgroup {{\n  hostgroup_name all\n  alias all\n}}")?;
-    writeln!(t, "define hostgroup {{\n  hostgroup_name rest\n  alias rest\n}}")?;
+    writeln!(
+        t,
+        "define hostgroup {{\n  hostgroup_name all\n  alias all\n}}"
+    )?;
+    writeln!(
+        t,
+        "define hostgroup {{\n  hostgroup_name rest\n  alias rest\n}}"
+    )?;
     let last = s.on_last_host();
     for h in 0..s.hosts() {
         let g = if h + 1 == s.hosts() && last < Services::PER_HOST {

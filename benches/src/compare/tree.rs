@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 /// One /proc/PID/stat, the fields this module needs.
 struct Stat {
+    comm: String,
     ppid: u32,
     /// utime + stime + cutime + cstime, clock ticks.
     ticks: u64,
@@ -19,18 +20,22 @@ struct Stat {
 
 fn parse(text: &str) -> Option<Stat> {
     // The command name is in parentheses and may hold spaces.
-    let rest = text.rsplit_once(')')?.1;
+    let (head, rest) = text.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_string();
     let f: Vec<&str> = rest.split_whitespace().collect();
     let num = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok());
     // After ')': state 0, ppid 1, utime 11, stime 12, cutime 13, cstime 14, rss 21.
     Some(Stat {
+        comm,
         ppid: u32::try_from(num(1)?).ok()?,
         ticks: num(11)? + num(12)? + num(13)? + num(14)?,
         rss_pages: num(21)?,
     })
 }
 
-/// CPU seconds and resident bytes of `root` and its descendants now.
+/// CPU seconds of `root` and its descendants now, and the resident bytes
+/// of those among them that run the same program as `root` (the daemon
+/// and its helpers, not the plugins that happen to be running).
 /// Processes that exit while the tree is read are skipped.
 pub fn usage(root: u32) -> (f64, u64) {
     let mut procs: HashMap<u32, Stat> = HashMap::new();
@@ -53,11 +58,14 @@ pub fn usage(root: u32) -> (f64, u64) {
         children.entry(s.ppid).or_default().push(*pid);
     }
     let (mut ticks, mut pages) = (0u64, 0u64);
+    let program = procs.get(&root).map(|s| s.comm.clone());
     let mut todo = vec![root];
     while let Some(pid) = todo.pop() {
         if let Some(s) = procs.get(&pid) {
             ticks += s.ticks;
-            pages += s.rss_pages;
+            if program.as_ref() == Some(&s.comm) {
+                pages += s.rss_pages;
+            }
         }
         if let Some(c) = children.get(&pid) {
             todo.extend(c);
@@ -85,7 +93,10 @@ mod tests {
         let line = "42 (a (b) c) S 7 42 42 0 -1 4194560 100 0 0 0 \
                     5 6 7 8 20 0 1 0 100 1000 33 18446744073709551615";
         let s = parse(line).expect("parses");
-        assert_eq!((s.ppid, s.ticks, s.rss_pages), (7, 26, 33));
+        assert_eq!(
+            (s.comm.as_str(), s.ppid, s.ticks, s.rss_pages),
+            ("a (b) c", 7, 26, 33)
+        );
         assert!(parse("42 (x) S").is_none());
     }
 
