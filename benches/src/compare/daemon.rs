@@ -239,6 +239,7 @@ pub fn summarise(lines: &[Line], t0: u64, secs: u64, offered: f64, cpu: f64, rss
         cpu_share: cpu / wall,
         rss_bytes: rss,
         latency_s: [median(&mut first), median(&mut last)],
+        example: None,
     }
 }
 

@@ -155,11 +155,13 @@ impl Outcome {
         if lo > 0.0 && behind.offered <= lo * CLOSE_ENOUGH {
             return None;
         }
-        // An overloaded run's achieved rate is the best first guess;
+        // An overloaded run's OK rate is the best first guess, unless
+        // most of its results failed (the peer gave up, not the engine);
         // after that, bisect (geometrically: the rates span decades).
         let guess = behind.ok * 0.9;
+        let mostly_ok = behind.ok >= 0.9 * behind.done;
         Some(
-            if first && guess > lo * CLOSE_ENOUGH && guess < behind.offered {
+            if first && mostly_ok && guess > lo * CLOSE_ENOUGH && guess < behind.offered {
                 guess
             } else if lo > 0.0 {
                 (lo * behind.offered).sqrt()
@@ -387,6 +389,7 @@ mod tests {
             cpu_share: 1.0,
             rss_bytes: 0,
             latency_s: [0.0, 0.0],
+            example: None,
         }
     }
 

@@ -25,6 +25,9 @@ pub struct Run {
     /// Median check latency (due time to start) in the window's first
     /// and last thirds, seconds.
     pub latency_s: [f64; 2],
+    /// The output of one check left in a problem state, when the engine
+    /// tells: a run whose checks fail says why.
+    pub example: Option<String>,
 }
 
 impl Run {
@@ -48,11 +51,16 @@ impl Run {
         self.latency_s[1] - self.latency_s[0] > LATENCY_GROWTH_S
     }
 
-    /// One line: offer, rates, CPU, memory, latency, verdict.
+    /// One line: offer, rates, CPU, memory, latency, verdict (and an
+    /// example problem).
     pub fn line(&self) -> String {
+        let example = self
+            .example
+            .as_ref()
+            .map_or(String::new(), |e| format!("; e.g. {e}"));
         format!(
             "offered={:.0}/s achieved={:.0}/s ok={:.0}/s cpu={:.1}% of a core, \
-             {:.4} cpu-s/1000 checks, rss={:.1} MiB, latency p50 {:.3}s -> {:.3}s: {}",
+             {:.4} cpu-s/1000 checks, rss={:.1} MiB, latency p50 {:.3}s -> {:.3}s: {}{example}",
             self.offered,
             self.done,
             self.ok,
@@ -93,6 +101,7 @@ mod tests {
             cpu_share: 0.5,
             rss_bytes: 0,
             latency_s,
+            example: None,
         }
     }
 

@@ -71,7 +71,21 @@ fn window(engine: &Engine, offered: f64, duration: Duration) -> Run {
         cpu_share: (cpu1 - cpu0) / wall,
         rss_bytes: rss_bytes(),
         latency_s: [first, last],
+        example: problem(engine),
     }
+}
+
+/// The output of one check whose last result is not OK.
+fn problem(engine: &Engine) -> Option<String> {
+    engine.shards.iter().find_map(|shard| {
+        let core = shard.core.read();
+        let found = core.slots().find_map(|slot| {
+            let last = slot.last.as_ref()?;
+            (last.result.status != vedette::check::Status::Ok)
+                .then(|| format!("{}: {}", last.result.status, last.result.output))
+        });
+        found
+    })
 }
 
 /// Cumulative results: all of them, and the OK ones.
