@@ -35,7 +35,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo build --release -q -p vedette-benches
-bin="${CARGO_TARGET_DIR:-target}/release/vedette-benches"
+# A private copy: a shared target dir may be rebuilt from another branch
+# while this runs.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+cp "${CARGO_TARGET_DIR:-target}/release/vedette-benches" "$tmp/"
+bin="$tmp/vedette-benches"
+# Thousands of native checks in flight hold a socket each; an engine at
+# these rates is given descriptors (the engine raises its soft limit to
+# this hard one).
+ulimit -Hn 1048576 2>/dev/null || echo "# could not raise the open files limit: $(ulimit -Hn)"
 
 echo "# $(date -u +%FT%TZ) $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0

@@ -1,5 +1,5 @@
 //! `compare --kind tcp|http`: the same workload (N services running
-//! check_tcp or check_http against one nginx on the bench's loopback
+//! check_tcp or check_http against nginx on the bench's loopback
 //! address) through Vedette's native probes, Vedette forking the plugin,
 //! Nagios 4 and Icinga 2 (issue 6).
 //!
@@ -177,14 +177,6 @@ impl Outcome {
 /// # Errors
 /// When nginx or an engine cannot run.
 pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
-    let nginx = peers::nginx()?;
-    let port = nginx.addr.port();
-    let line = match args.kind {
-        Workload::Tcp => format!("/usr/lib/nagios/plugins/check_tcp -H {PEER} -p {port}"),
-        Workload::Http => {
-            format!("/usr/lib/nagios/plugins/check_http -I {PEER} -p {port} -u {HTTP_PATH}")
-        }
-    };
     let kind = match args.kind {
         Workload::Tcp => "tcp",
         Workload::Http => "http",
@@ -194,7 +186,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
         let aim = (engine == EngineKind::Vedette)
             .then(|| rate_target(&outcomes))
             .flatten();
-        let o = ladder(kind, engine, &line, args, aim)?;
+        let o = ladder(kind, engine, args, aim)?;
         outcomes.push((engine, o));
     }
     print_summary(kind, args, &outcomes);
@@ -217,7 +209,6 @@ fn rate_target(outcomes: &[(EngineKind, Outcome)]) -> Option<f64> {
 fn ladder(
     kind: &str,
     engine: EngineKind,
-    line: &str,
     args: &CompareArgs,
     aim: Option<f64>,
 ) -> anyhow::Result<Outcome> {
@@ -225,7 +216,7 @@ fn ladder(
     let interval_s = args.interval.as_secs_f64();
     let at = |rate: f64, tag: &str| -> anyhow::Result<Run> {
         let count = (rate * interval_s).round().max(1.0) as usize;
-        let r = one(engine, line, count, args)?;
+        let r = one(engine, count, args)?;
         println!("{name}/{tag}: checks={count} {}", r.line());
         Ok(r)
     };
@@ -252,10 +243,20 @@ fn ladder(
     Ok(o)
 }
 
-/// One run of one engine with `count` services, in a scratch directory.
-fn one(engine: EngineKind, line: &str, count: usize, args: &CompareArgs) -> anyhow::Result<Run> {
+/// One run of one engine with `count` services, against an nginx of its
+/// own (an overloaded run's backlog and sockets must not weigh on the
+/// next) and in a scratch directory.
+fn one(engine: EngineKind, count: usize, args: &CompareArgs) -> anyhow::Result<Run> {
+    let nginx = peers::nginx()?;
+    let port = nginx.addr.port();
+    let line = match args.kind {
+        Workload::Tcp => format!("/usr/lib/nagios/plugins/check_tcp -H {PEER} -p {port}"),
+        Workload::Http => {
+            format!("/usr/lib/nagios/plugins/check_http -I {PEER} -p {port} -u {HTTP_PATH}")
+        }
+    };
     let dir = crate::scenario::scratch(&format!("compare-{}", engine.name()))?;
-    let outcome = one_in(engine, line, count, args, &dir);
+    let outcome = one_in(engine, &line, count, args, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     outcome
 }
