@@ -6,16 +6,16 @@
 # ratio lines end in `met`/`MISSED`. Needs root (the daemons run as root)
 # and installs icinga2 and nagios4-core when missing.
 #
-# Expected runtime: about 13 minutes after the build (two workloads, four
-# engines, 4-5 runs of ~27 s each: 10 s interval of warm-up, 12 s
-# measured, start and stop).
+# Expected runtime: about 14 minutes after the build (two workloads, four
+# engines, 4-5 runs of ~24 s each: a 10 s interval of warm-up, 9 s
+# measured, start and stop; 16.5 minutes with DURATION=12s).
 #
 #   bash benches/run-compare.sh
 #   DURATION=30s STEPS=3 bash benches/run-compare.sh      # longer, ~25 min
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration="${DURATION:-12s}"
+duration="${DURATION:-9s}"
 interval="${INTERVAL:-10s}"
 checks="${CHECKS:-2500}"
 steps="${STEPS:-2}"
