@@ -58,14 +58,18 @@ impl Run {
             .example
             .as_ref()
             .map_or(String::new(), |e| format!("; e.g. {e}"));
+        let per_check = if self.done > 0.0 {
+            format!("{:.4} cpu-s/1000 checks", self.cpu_per_1000())
+        } else {
+            "no results".to_string()
+        };
         format!(
             "offered={:.0}/s achieved={:.0}/s ok={:.0}/s cpu={:.1}% of a core, \
-             {:.4} cpu-s/1000 checks, rss={:.1} MiB, latency p50 {:.3}s -> {:.3}s: {}{example}",
+             {per_check}, rss={:.1} MiB, latency p50 {:.3}s -> {:.3}s: {}{example}",
             self.offered,
             self.done,
             self.ok,
             self.cpu_share * 100.0,
-            self.cpu_per_1000(),
             self.rss_bytes as f64 / (1024.0 * 1024.0),
             self.latency_s[0],
             self.latency_s[1],
