@@ -167,10 +167,14 @@ pub fn run(
         .duration_since(UNIX_EPOCH)?
         .as_secs_f64()
         .round() as u64;
+    let w0 = Instant::now();
     let (cpu0, _) = tree::usage(d.pid());
     let secs = duration.as_secs_f64().ceil().max(3.0) as u64;
     std::thread::sleep(Duration::from_secs(secs));
     let (cpu1, rss) = tree::usage(d.pid());
+    // Over the time between the two reads, which a loaded machine
+    // stretches beyond `secs`.
+    let cpu_share = (cpu1 - cpu0) / w0.elapsed().as_secs_f64();
     d.stop()?;
     let lines = read_perf(&spec.perf_dir)?;
     anyhow::ensure!(
@@ -179,7 +183,7 @@ pub fn run(
         spec.name,
         spec.perf_dir.display()
     );
-    Ok(summarise(&lines, t0, secs, offered, cpu1 - cpu0, rss))
+    Ok(summarise(&lines, t0, secs, offered, cpu_share, rss))
 }
 
 /// One check result: when it was processed, its latency, its state.
@@ -217,8 +221,16 @@ fn read_perf(dir: &Path) -> anyhow::Result<Vec<Line>> {
     Ok(lines)
 }
 
-/// The window `[t0, t0 + secs)` of `lines`.
-pub fn summarise(lines: &[Line], t0: u64, secs: u64, offered: f64, cpu: f64, rss: u64) -> Run {
+/// The window `[t0, t0 + secs)` of `lines`, with the CPU share and
+/// memory measured over it.
+pub fn summarise(
+    lines: &[Line],
+    t0: u64,
+    secs: u64,
+    offered: f64,
+    cpu_share: f64,
+    rss: u64,
+) -> Run {
     let third = secs / 3;
     let (mut done, mut ok) = (0u64, 0u64);
     let (mut first, mut last) = (Vec::new(), Vec::new());
@@ -236,7 +248,7 @@ pub fn summarise(lines: &[Line], t0: u64, secs: u64, offered: f64, cpu: f64, rss
         offered,
         done: done as f64 / wall,
         ok: ok as f64 / wall,
-        cpu_share: cpu / wall,
+        cpu_share,
         rss_bytes: rss,
         latency_s: [median(&mut first), median(&mut last)],
         example: None,
@@ -273,7 +285,7 @@ mod tests {
             l(105, 0.3, 0),
             l(106, 9.0, 0),
         ];
-        let r = summarise(&lines, 100, 6, 1.0, 3.0, 0);
+        let r = summarise(&lines, 100, 6, 1.0, 0.5, 0);
         assert_eq!((r.done, r.ok, r.cpu_share), (4.0 / 6.0, 3.0 / 6.0, 0.5));
         assert_eq!(r.latency_s, [0.1, 0.3]);
     }
