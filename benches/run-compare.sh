@@ -6,9 +6,10 @@
 # ratio lines end in `met`/`MISSED`. Needs root (the daemons run as root)
 # and installs icinga2 and nagios4-core when missing.
 #
-# Expected runtime: about 14 minutes after the build (two workloads, four
+# Expected runtime: about 15 minutes with the build (two workloads, four
 # engines, 4-5 runs of ~24 s each: a 10 s interval of warm-up, 9 s
-# measured, start and stop; 16.5 minutes with DURATION=12s).
+# measured, start and stop; 16 minutes on a loaded machine, 17 with
+# DURATION=12s).
 #
 #   bash benches/run-compare.sh
 #   DURATION=30s STEPS=3 bash benches/run-compare.sh      # longer, ~25 min
