@@ -29,7 +29,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Spec {
     /// Name for messages.
     pub name: &'static str,
-    /// The program and its arguments.
+    /// The program.
     pub program: PathBuf,
     /// Its arguments.
     pub args: Vec<OsString>,

@@ -1,14 +1,15 @@
 //! `compare --kind tcp|http`: the same workload (N services running
 //! check_tcp or check_http against nginx on the bench's loopback
-//! address) through Vedette's native probes, Vedette forking the plugin,
-//! Nagios 4 and Icinga 2 (issue 6).
+//! address, a fresh nginx per run) through Vedette's native probes,
+//! Vedette forking the plugin, Nagios 4 and Icinga 2 (issue 6).
 //!
 //! Each engine is run at a common rate (`--checks` / `--interval`; its
 //! CPU per check there is what the engines are compared on), then offered
 //! about 1.5× what the cores could do at that CPU per check (overloaded:
 //! what it achieves then is the first guess at its ceiling), then offers
 //! between the highest that held and the lowest that did not (`--steps`).
-//! An engine holds a rate when it achieves 95% of it with a latency that
+//! Vedette, run last, is also offered exactly 10× the highest rate Nagios
+//! or Icinga fell behind at. An engine holds a rate when it achieves 95% of it with a latency that
 //! does not grow over the window. The ratio lines end in `met`/`MISSED`
 //! against issue 6's targets.
 
