@@ -6,17 +6,18 @@
 # ratio lines end in `met`/`MISSED`. Needs root (the daemons run as root)
 # and installs icinga2 and nagios4-core when missing.
 #
-# Expected runtime: about 15 minutes with the build (two workloads, four
-# engines, 4-5 runs of ~24 s each: a 10 s interval of warm-up, 9 s
-# measured, start and stop; 16 minutes on a loaded machine, 17 with
-# DURATION=12s).
+# Expected runtime: about 15-16 minutes with the build (two workloads,
+# four engines, 4-5 runs of ~25 s each: a 10 s interval of warm-up, 10 s
+# measured (one whole interval: every service once), start and stop).
+# Measured: 15-16 min with 9 s windows, 17 with DURATION=12s, on a
+# loaded machine.
 #
 #   bash benches/run-compare.sh
 #   DURATION=30s STEPS=3 bash benches/run-compare.sh      # longer, ~25 min
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration="${DURATION:-9s}"
+duration="${DURATION:-10s}"
 interval="${INTERVAL:-10s}"
 checks="${CHECKS:-2500}"
 steps="${STEPS:-2}"
