@@ -8,6 +8,7 @@
 //! cargo run --release -p vedette-benches -- hub --agents 10000 --rate 50000
 //! cargo run --release -p vedette-benches -- agent-footprint --duration 120s
 //! bash benches/run-all.sh   # issue 6's matrix, restart, ablations, profile
+//! cargo run --release -p vedette-benches -- compare --kind tcp --duration 15s
 //! ```
 
 #[cfg(feature = "mimalloc")]
@@ -21,6 +22,7 @@ pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
     "system"
 };
 
+mod compare;
 mod floor;
 mod hub;
 mod io_paths;
@@ -92,6 +94,9 @@ enum Command {
     Restart(matrix::restart::RestartArgs),
     /// The tables of every record in a results directory (summary.md).
     Summary(matrix::summary::SummaryArgs),
+    /// The same tcp or http workload through Vedette native, Vedette
+    /// forking, Nagios 4 and Icinga 2: rates held and CPU per check.
+    Compare(compare::CompareArgs),
     /// Internal: a TCP listener with a 4096 backlog that accepts and closes.
     #[command(hide = true)]
     Listen {
@@ -119,6 +124,7 @@ fn main() -> anyhow::Result<()> {
         Command::Matrix(args) => matrix::run(&args),
         Command::Restart(args) => matrix::restart::run(&args),
         Command::Summary(args) => matrix::summary::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Listen { addr } => peers::listen(addr),
     }
 }
