@@ -34,10 +34,6 @@ pub struct Refusal {
 pub struct Applied {
     /// Highest sequence number of the batch (acknowledge up to it).
     pub up_to: u64,
-    /// Results applied.
-    pub applied: u64,
-    /// Results already applied before.
-    pub duplicates: u64,
     /// Results for services not assigned to the agent (skipped).
     pub unassigned: u64,
 }
@@ -202,11 +198,6 @@ impl Agents {
         }
     }
 
-    /// The engine the hub feeds.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
-    }
-
     /// The slot of `host`, made on first use.
     pub fn slot(&self, host: &str) -> Arc<AgentSlot> {
         if let Some(s) = self.slots.read().get(host) {
@@ -302,7 +293,6 @@ impl Agents {
             for r in results {
                 if r.seq <= c.applied_seq {
                     c.duplicates += 1;
-                    out.duplicates += 1;
                     continue;
                 }
                 c.applied_seq = r.seq;
@@ -318,7 +308,6 @@ impl Agents {
                 match core.agent_result(&key, r.to_check_result(), now_ms, exec_us, false) {
                     Ok(()) => {
                         c.applied += 1;
-                        out.applied += 1;
                     }
                     // Assigned but not (or no longer) in the shard: a
                     // reload is moving it. Counted as not assigned.

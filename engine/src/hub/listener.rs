@@ -88,8 +88,6 @@ pub(super) struct HubContext {
 pub struct Hub {
     /// The agents, for the API.
     pub agents: Arc<Agents>,
-    /// Where it listens.
-    pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -168,7 +166,6 @@ impl Hub {
         tracing::info!(%addr, "Agent endpoint listening");
         Ok(Hub {
             agents,
-            addr,
             stop,
             thread: Some(thread),
         })

@@ -17,7 +17,6 @@ pub(super) async fn watch(ctx: Arc<HubContext>) {
     let mut assignments = ctx.assignments.clone();
     loop {
         let a = assignments.borrow_and_update().clone();
-        ctx.agents.add_hosts(&a);
         let every = (a.silence / 4).clamp(Duration::from_millis(250), Duration::from_secs(1));
         let silence_ms = u64::try_from(a.silence.as_millis()).unwrap_or(u64::MAX);
         let now = unix_ms();
