@@ -190,17 +190,15 @@ fn hostile_server() {
             "CRITICAL - Plugin timed out while executing system call"
         )
     );
-    drop(server);
 
     // A truncated answer and no TCP listener: nslookup retries over TCP,
     // is refused, and the plugin reports no response; so must we.
-    let server = Hostile::start(at, Misbehaviour::Truncated);
+    server.set(Misbehaviour::Truncated);
     let r = differential(&format!("-H ok.vedette.test -s {at} -t 2"));
     assert_eq!(
         (r.status, &*r.output),
         (Status::Critical, &*format!("No response from DNS {at}"))
     );
-    drop(server);
 
     let line = format!("check_dns -H ok.vedette.test -s {at} -t 2");
     let table: &[(Misbehaviour, Status, &str)] = &[
@@ -217,11 +215,10 @@ fn hostile_server() {
         ),
     ];
     for &(how, status, text) in table {
-        let server = Hostile::start(at, how);
+        server.set(how);
         let r = native(&line);
         assert_eq!(r.status, status, "{how:?}: {}", r.output);
         assert!(r.output.contains(text), "{how:?}: {}", r.output);
-        drop(server);
     }
 }
 

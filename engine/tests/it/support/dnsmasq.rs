@@ -10,7 +10,7 @@ use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -123,27 +123,32 @@ pub enum Misbehaviour {
 }
 
 /// A misbehaving DNS server on port 53 of one of [`HOSTILE`]; stops on
-/// drop.
+/// drop. A test changes how it misbehaves with [`Hostile::set`] rather than
+/// starting another, so the port is bound once per test.
 pub struct Hostile {
     stop: Arc<AtomicBool>,
+    how: Arc<Mutex<Misbehaviour>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Hostile {
     /// Starts the server on `addr`, port 53.
     pub fn start(addr: &str, how: Misbehaviour) -> Hostile {
-        let socket = UdpSocket::bind((addr, 53)).expect("bind the hostile DNS server");
+        let socket = bind(addr);
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
             .expect("read timeout");
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
+        let how = Arc::new(Mutex::new(how));
+        let current = how.clone();
         let thread = std::thread::spawn(move || {
             let mut buf = [0u8; 512];
             while !stopping.load(Ordering::Relaxed) {
                 let Ok((n, peer)) = socket.recv_from(&mut buf) else {
                     continue;
                 };
+                let how = *current.lock().unwrap_or_else(|e| e.into_inner());
                 for packet in answer(&buf[..n], how) {
                     let _ = socket.send_to(&packet, peer);
                 }
@@ -151,7 +156,38 @@ impl Hostile {
         });
         Hostile {
             stop,
+            how,
             thread: Some(thread),
+        }
+    }
+
+    /// Answers every later query as `how` says.
+    pub fn set(&self, how: Misbehaviour) {
+        *self.how.lock().unwrap_or_else(|e| e.into_inner()) = how;
+    }
+}
+
+/// Binds `addr`:53, retrying for a while: a short-lived wildcard socket on
+/// port 53 elsewhere on the machine makes the bind fail for a moment. When
+/// it keeps failing, the panic names who holds the port.
+fn bind(addr: &str) -> UdpSocket {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match UdpSocket::bind((addr, 53)) {
+            Ok(socket) => return socket,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => {
+                let holders = Command::new("ss")
+                    .args(["-ulpn", "sport = :53"])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                panic!(
+                    "bind the hostile DNS server on {addr}:53: {e}; port 53 holders:\n{holders}"
+                );
+            }
         }
     }
 }
