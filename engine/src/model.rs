@@ -172,6 +172,8 @@ pub struct Settings {
     /// the same target (per shard, opt-in: the response time then leaves
     /// out connecting and the TLS handshake).
     pub http_keepalive: bool,
+    /// How the native `tcp` probe connects when it only connects.
+    pub tcp_io: TcpIo,
     /// Whether and where the agent endpoint listens.
     pub agent_listen: AgentListen,
     /// Extra DNS names or IP addresses agents use to reach the engine (the
@@ -181,6 +183,17 @@ pub struct Settings {
     pub agent_silence: Duration,
     /// What a silent agent does to its checks.
     pub agent_silence_state: SilenceState,
+}
+
+/// `[engine] tcp_io`: what drives a connect-only native `tcp` check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcpIo {
+    /// A per-shard io_uring, submissions batched per loop turn (falls
+    /// back to tokio when the kernel refuses io_uring).
+    #[default]
+    Uring,
+    /// tokio's reactor (epoll), one socket per check.
+    Tokio,
 }
 
 /// `[engine] agent_listen`.
@@ -243,6 +256,7 @@ impl Default for Settings {
             retain_state: true,
             retention_interval: Duration::from_secs(300),
             http_keepalive: false,
+            tcp_io: TcpIo::Uring,
             agent_listen: AgentListen::Auto,
             agent_names: Vec::new(),
             agent_silence: Duration::from_secs(60),

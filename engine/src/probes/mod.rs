@@ -29,7 +29,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::check::{CheckResult, Status};
-use crate::model::{CheckSpec, Settings};
+use crate::model::{CheckSpec, Settings, TcpIo};
 
 /// A compiled check, ready to run.
 #[derive(Debug)]
@@ -141,6 +141,8 @@ pub struct ProbeContext {
     pub snmp: Arc<snmp::session::SnmpSessions>,
     /// Per-host slots bounding this shard's NRPE queries to one host.
     pub nrpe_hosts: Arc<nrpe::slots::HostSlots>,
+    /// What the shard opens for connect-only tcp checks at its start.
+    pub tcp_io: TcpIo,
 }
 
 impl ProbeContext {
@@ -159,6 +161,7 @@ impl ProbeContext {
             http_pool: settings.http_keepalive.then(Arc::default),
             snmp: Arc::default(),
             nrpe_hosts: Arc::default(),
+            tcp_io: settings.tcp_io,
         }
     }
 }

@@ -19,7 +19,8 @@ use tokio::sync::{mpsc, Notify};
 use super::core::{Completion, Dispatch, ShardCore};
 use crate::clock::Clock;
 use crate::events::Event;
-use crate::probes::ProbeContext;
+use crate::model::TcpIo;
+use crate::probes::{tcp, ProbeContext};
 
 /// Longest sleep: the loop wakes at least this often to rotate statistics
 /// and notice a stop even when no check is due.
@@ -109,6 +110,11 @@ async fn run(
     ctx: Rc<ProbeContext>,
     events: crossbeam_channel::Sender<Event>,
 ) {
+    if ctx.tcp_io == TcpIo::Uring {
+        if let Err(e) = tcp::uring::install() {
+            tracing::warn!(error = %e, "No io_uring for tcp checks; they connect through tokio");
+        }
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<Completion>();
     let mut dispatch: Vec<Dispatch> = Vec::new();
     let mut done: Vec<Completion> = Vec::new();
@@ -160,4 +166,5 @@ async fn run(
             }
         }
     }
+    tcp::uring::uninstall();
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use vedette::check::{CheckResult, Status};
-use vedette::model::Settings;
+use vedette::model::{Settings, TcpIo};
 use vedette::plugin_output;
 use vedette::probes::exec::argv;
 
@@ -122,6 +122,33 @@ fn open_port() {
         "-H localhost --port={} -w 5 -c 8 -t 9",
         peer.addr.port()
     ));
+    peer.join();
+}
+
+/// A connect-only check gives the same verdict on io_uring (the default,
+/// which the differential tests use) and on tokio.
+#[test]
+fn io_uring_and_tokio_agree() {
+    let peer = Listening::start(Peer::ssh());
+    let tokio = Settings {
+        tcp_io: TcpIo::Tokio,
+        ..Settings::default()
+    };
+    let lines = [
+        format!("check_tcp -H 127.0.0.1 -p {}", peer.addr.port()),
+        format!("check_tcp -H ::1 -p {} -w 5 -c 8", closed_port()),
+        format!("check_tcp -H 127.0.0.1 -p {} -r warn", closed_port()),
+        format!("check_tcp -H localhost -p {}", peer.addr.port()),
+    ];
+    for line in &lines {
+        let (_, ring) = support::run(line, None, &Settings::default());
+        let (_, epoll) = support::run(line, None, &tokio);
+        assert_eq!(
+            (ring.status, mask(&ring.output), mask(&ring.perfdata)),
+            (epoll.status, mask(&epoll.output), mask(&epoll.perfdata)),
+            "{line}"
+        );
+    }
     peer.join();
 }
 

@@ -48,4 +48,20 @@ mod tests {
             "{errors}"
         );
     }
+
+    #[test]
+    fn tcp_io_is_read_and_checked() {
+        use crate::model::TcpIo;
+        let model = load_text("default", "[engine]\nshards = 1\n").expect("loads");
+        assert_eq!(model.settings.tcp_io, TcpIo::Uring);
+        let model = load_text("tokio", "[engine]\ntcp_io = \"tokio\"\n").expect("loads");
+        assert_eq!(model.settings.tcp_io, TcpIo::Tokio);
+        let errors = load_text("bad", "[engine]\ntcp_io = \"epoll\"\n")
+            .expect_err("no such way")
+            .to_string();
+        assert!(
+            errors.contains("engine.toml:1: ") && errors.contains("tcp_io 'epoll'"),
+            "{errors}"
+        );
+    }
 }

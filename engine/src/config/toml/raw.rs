@@ -67,6 +67,8 @@ pub struct RawEngine {
     /// Reuse native http checks' connections between checks (default
     /// false).
     pub http_keepalive: Option<bool>,
+    /// `uring` (default) or `tokio`: what drives connect-only tcp checks.
+    pub tcp_io: Option<String>,
     /// Agent endpoint address, or `"off"`.
     pub agent_listen: Option<String>,
     /// Names agents reach the engine by, for the hub certificate.

@@ -14,7 +14,7 @@ use crate::config::error::{ConfigError, ConfigErrors};
 use crate::config::macros::{expand, split_check_command};
 use crate::model::{
     parent_cycles, AgentListen, CheckSpec, Host, Location, Model, ObjectCounts, Schedule, Service,
-    Settings, SilenceState,
+    Settings, SilenceState, TcpIo,
 };
 
 /// An object with where it was written.
@@ -341,6 +341,15 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
     }
     if let Some(keepalive) = e.value.http_keepalive {
         s.http_keepalive = keepalive;
+    }
+    match e.value.tcp_io.as_deref() {
+        None => {}
+        Some("uring") => s.tcp_io = TcpIo::Uring,
+        Some("tokio") => s.tcp_io = TcpIo::Tokio,
+        Some(other) => errors.push(err(
+            &e.loc,
+            format!("tcp_io '{other}': expected \"uring\" or \"tokio\""),
+        )),
     }
     agent_settings(&mut s, e, errors);
     if let Some(state) = &e.value.timeout_state {

@@ -24,6 +24,7 @@
 pub mod config;
 pub mod service;
 mod tls;
+pub mod uring;
 
 use std::fmt::Write as _;
 use std::io;
@@ -151,16 +152,15 @@ impl TcpProbe {
             }
         };
         let start = Instant::now();
+        if self.connect_only() {
+            if let Some(ring) = uring::current() {
+                return self.connect_on(&ring, &addrs, start).await;
+            }
+        }
         let stream = match connect(&addrs).await {
             Ok(stream) => stream,
             Err(e) => {
-                let text = format!(
-                    "connect to address {} and port {}: {}",
-                    self.host,
-                    self.port,
-                    strerror(&e)
-                );
-                return (self.refuse, text);
+                return self.refused(&e);
             }
         };
         if !self.tls {
@@ -182,6 +182,51 @@ impl TcpProbe {
         stream.get_mut().1.send_close_notify();
         let _ = stream.flush().await;
         verdict
+    }
+
+    /// Whether the check is a connect and nothing else: nothing sent,
+    /// nothing read, no TLS.
+    fn connect_only(&self) -> bool {
+        !self.tls && self.send.is_none() && self.expect.is_empty() && self.quit.is_none()
+    }
+
+    /// A connect-only check on the shard's io_uring: each address in
+    /// turn, as [`connect`]; the response time ends when the driver saw
+    /// the connect complete. Without a free ring slot an address is tried
+    /// through tokio.
+    async fn connect_on(
+        &self,
+        ring: &std::rc::Rc<uring::Ring>,
+        addrs: &[SocketAddr],
+        start: Instant,
+    ) -> (Status, String) {
+        let mut last = io::Error::from(io::ErrorKind::AddrNotAvailable);
+        for addr in addrs {
+            let connected = match ring.connect(*addr) {
+                Some(connecting) => connecting.await,
+                None => TcpStream::connect(addr).await.map(|_| Instant::now()),
+            };
+            match connected {
+                Ok(at) => {
+                    let elapsed = at.saturating_duration_since(start).as_micros() as f64 / 1e6;
+                    let status = self.status(elapsed, Match::NotTried);
+                    return (status, self.report(status, elapsed, Match::NotTried, b""));
+                }
+                Err(e) => last = e,
+            }
+        }
+        self.refused(&last)
+    }
+
+    /// The verdict on a connect that failed.
+    fn refused(&self, e: &io::Error) -> (Status, String) {
+        let text = format!(
+            "connect to address {} and port {}: {}",
+            self.host,
+            self.port,
+            strerror(e)
+        );
+        (self.refuse, text)
     }
 
     /// Send, expect, quit, and the verdict, on a plain or TLS stream.

@@ -11,7 +11,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use vedette::check::CheckResult;
-use vedette::model::{CheckSpec, Settings};
+use vedette::model::{CheckSpec, Settings, TcpIo};
+use vedette::probes::tcp::uring;
 use vedette::probes::{build, ProbeContext};
 
 /// What the fixture server does with each connection.
@@ -147,6 +148,17 @@ pub fn run(
 ) -> (&'static str, CheckResult) {
     let probe = build(&spec(line, timeout), settings);
     let ctx = ProbeContext::new(settings);
-    let result = runtime().block_on(probe.run(&ctx));
+    // As on a shard: a LocalSet, and the io_uring that connect-only tcp
+    // checks use unless the settings say tokio.
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&runtime(), async {
+        if settings.tcp_io == TcpIo::Uring {
+            uring::install()
+                .expect("io_uring for tcp checks (kernel 5.19 or later, not forbidden by seccomp)");
+        }
+        let result = probe.run(&ctx).await;
+        uring::uninstall();
+        result
+    });
     (probe.name(), result)
 }
