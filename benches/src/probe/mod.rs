@@ -50,6 +50,11 @@ pub struct ProbeArgs {
     /// (offering far more only piles up processes that time out).
     #[arg(long)]
     pub forked_saturated: Option<usize>,
+    /// An extra `[engine]` setting for the native runs, e.g.
+    /// `--engine 'tcp_io = "tokio"'` (repeatable): to compare the engine's
+    /// own choices within one command.
+    #[arg(long = "engine", value_name = "SETTING")]
+    pub engine: Vec<String>,
 }
 
 /// Runs one kind, or all of them.
@@ -157,13 +162,19 @@ fn native_runs(
     let (mut held, mut failed): (Option<usize>, Option<usize>) = (None, None);
     for _ in 0..NATIVE_STEPS {
         let l = load(offer);
-        let cfg = write_config(dir, &l, &spec.line, spec.engine)?;
+        let settings: Vec<&str> = spec
+            .engine
+            .iter()
+            .copied()
+            .chain(args.engine.iter().map(String::as_str))
+            .collect();
+        let cfg = write_config(dir, &l, &spec.line, &settings)?;
         let m = match measure(&cfg, dir, &l) {
             Ok(m) => m,
-            Err(e) if rejected_setting(&e, spec.engine) => {
+            Err(e) if rejected_setting(&e, &settings) => {
                 println!(
                     "{name}/native: not available: the engine rejects `{}` ({e:#})",
-                    spec.engine.join("`, `")
+                    settings.join("`, `")
                 );
                 return Ok(None);
             }
