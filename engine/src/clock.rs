@@ -32,6 +32,17 @@ impl Clock {
         self.start_unix + ms as f64 / 1000.0
     }
 
+    /// The engine-time in milliseconds of a Unix time (seconds); a time
+    /// before the clock started is its start, the earliest it can tell.
+    pub fn ms_of_unix(&self, unix_s: f64) -> u64 {
+        let ms = (unix_s - self.start_unix) * 1000.0;
+        if ms.is_finite() && ms > 0.0 {
+            ms as u64
+        } else {
+            0
+        }
+    }
+
     /// The `Instant` of an engine-time in milliseconds.
     pub fn instant_ms(&self, ms: u64) -> Instant {
         self.start + std::time::Duration::from_millis(ms)
@@ -46,5 +57,20 @@ impl Clock {
 impl Default for Clock {
     fn default() -> Self {
         Clock::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Clock;
+
+    #[test]
+    fn unix_times_map_to_engine_milliseconds() {
+        let c = Clock::new();
+        assert_eq!(c.ms_of_unix(c.start_unix + 2.5), 2500);
+        assert_eq!(c.ms_of_unix(c.start_unix - 60.0), 0, "before the start");
+        assert_eq!(c.ms_of_unix(f64::NAN), 0);
+        let back = c.unix_ms(c.ms_of_unix(c.start_unix + 10.0));
+        assert!((back - (c.start_unix + 10.0)).abs() < 0.002);
     }
 }

@@ -305,7 +305,11 @@ impl Agents {
                     service: Some(Arc::clone(service)),
                 };
                 let exec_us = u64::from(r.execution_ms) * 1000;
-                match core.agent_result(&key, r.to_check_result(), now_ms, exec_us, false) {
+                // The agent's clock says when it ran; a clock ahead of
+                // ours is taken as now.
+                let ran_ms = self.engine.clock.ms_of_unix(r.at);
+                let times = (now_ms, ran_ms);
+                match core.agent_result(&key, r.to_check_result(), times, exec_us, false) {
                     Ok(()) => {
                         c.applied += 1;
                     }
@@ -342,7 +346,13 @@ impl Agents {
         {
             let mut core = shard.core.write();
             if core
-                .agent_result(&key, CheckResult::new(status, output), now_ms, 0, true)
+                .agent_result(
+                    &key,
+                    CheckResult::new(status, output),
+                    (now_ms, now_ms),
+                    0,
+                    true,
+                )
                 .is_err()
             {
                 return;

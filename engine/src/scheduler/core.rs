@@ -70,6 +70,17 @@ pub struct Dispatch {
     pub due_ms: u64,
 }
 
+/// When a result was produced and applied, and what it took.
+#[derive(Debug, Clone, Copy)]
+struct RunTimes {
+    /// When it is applied (for the rate statistics).
+    now_ms: u64,
+    /// When the check ran: its last-check and state-change time.
+    ran_ms: u64,
+    latency_us: u64,
+    execution_us: u64,
+}
+
 /// A finished probe run coming back to the shard.
 #[derive(Debug)]
 pub struct Completion {
@@ -401,7 +412,13 @@ impl ShardCore {
         latency_us: u64,
         execution_us: u64,
     ) {
-        self.apply_with(id, result, probe, now_ms, (latency_us, execution_us), false);
+        let times = RunTimes {
+            now_ms,
+            ran_ms: now_ms,
+            latency_us,
+            execution_us,
+        };
+        self.apply_with(id, result, probe, times, false);
     }
 
     /// [`Self::apply`], optionally making a problem HARD at once.
@@ -410,10 +427,15 @@ impl ShardCore {
         id: u32,
         result: CheckResult,
         probe: &'static str,
-        now_ms: u64,
-        (latency_us, execution_us): (u64, u64),
+        times: RunTimes,
         hard: bool,
     ) {
+        let RunTimes {
+            now_ms,
+            ran_ms,
+            latency_us,
+            execution_us,
+        } = times;
         let parents_down = self.parents_down(id);
         let slot = &mut self.slots[id as usize];
         let policy = Policy {
@@ -429,7 +451,7 @@ impl ShardCore {
         self.stats.completed(now_ms, probe, result.status);
         if let Some(transition) = transition {
             self.events.push(Event {
-                at_ms: now_ms,
+                at_ms: ran_ms,
                 host: Arc::clone(&slot.def.key.host),
                 service: slot.def.key.service.clone(),
                 transition,
@@ -438,7 +460,7 @@ impl ShardCore {
         }
         slot.last = Some(LastResult {
             result,
-            at_ms: now_ms,
+            at_ms: ran_ms,
             retained_at: None,
             latency_us,
             execution_us,
@@ -480,7 +502,9 @@ impl ShardCore {
         Ok(())
     }
 
-    /// Applies a result an agent sent (probe `agent`). `hard` makes a
+    /// Applies a result an agent sent (probe `agent`), which it ran at
+    /// engine time `ran_ms` (a replayed result ran long before `now_ms`:
+    /// its last-check time and state change say when). `hard` makes a
     /// problem HARD at once: the hub's own liveness verdicts, which have
     /// already waited out the silence threshold.
     ///
@@ -490,7 +514,7 @@ impl ShardCore {
         &mut self,
         key: &CheckKey,
         result: CheckResult,
-        now_ms: u64,
+        (now_ms, ran_ms): (u64, u64),
         execution_us: u64,
         hard: bool,
     ) -> Result<(), ActionError> {
@@ -498,7 +522,13 @@ impl ShardCore {
             .index
             .get(key)
             .ok_or_else(|| ActionError::UnknownCheck(describe(key)))?;
-        self.apply_with(id, result, "agent", now_ms, (0, execution_us), hard);
+        let times = RunTimes {
+            now_ms,
+            ran_ms: ran_ms.min(now_ms),
+            latency_us: 0,
+            execution_us,
+        };
+        self.apply_with(id, result, "agent", times, hard);
         Ok(())
     }
 

@@ -423,6 +423,40 @@ fn agent_hub_refuses_other_host_and_unassigned_service() {
     assert_eq!(e.service("load")["output"], "LOAD OK named");
 }
 
+/// A result replayed from the agent's spool keeps the time it ran at;
+/// one stamped ahead of the engine's clock counts as now.
+#[test]
+fn agent_hub_results_keep_the_time_they_ran_at() {
+    let e = HubEngine::start("hub-times", &agent_config(""));
+    let mut c = e.mtls(&e.identity(HOST));
+    c.hello();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs_f64()
+    };
+    // Ran after the engine started, before this moment: kept as sent.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let ran = now() - 1.0;
+    let mut old = result(1, "load", 2, "LOAD CRITICAL while disconnected");
+    old.at = ran;
+    assert_eq!(c.results(vec![old]), 1);
+    let s = e.service("load");
+    let last = s["last_check"].as_f64().expect("last_check");
+    assert!(
+        (last - ran).abs() < 0.01,
+        "last_check {last}, ran at {ran}: {s}"
+    );
+
+    let mut ahead = result(2, "load", 0, "LOAD OK from a fast clock");
+    ahead.at = now() + 3600.0;
+    assert_eq!(c.results(vec![ahead]), 2);
+    let s = e.service("load");
+    let last = s["last_check"].as_f64().expect("last_check");
+    assert!(last <= now() + 0.01, "a future time is clamped to now: {s}");
+}
+
 #[test]
 fn agent_hub_refuses_malformed_oversized_and_out_of_order_frames() {
     let e = HubEngine::start("hub-hostile", &agent_config(""));
