@@ -96,8 +96,19 @@ struct Segment {
     path: PathBuf,
     /// File length, magic included.
     size: u64,
-    /// `(seq, encoded size)` of the records at or above the floor.
-    live: VecDeque<(u64, u64)>,
+    /// The records at or above the floor, in sequence order.
+    live: VecDeque<Live>,
+}
+
+/// Where one waiting record is: replay seeks straight to it, so sending a
+/// full spool costs its size once, not once per batch.
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    seq: u64,
+    /// Encoded size, header included.
+    size: u64,
+    /// Byte offset in the segment file.
+    offset: u64,
 }
 
 /// The on-disk result queue. See the module documentation.
@@ -203,14 +214,17 @@ impl Spool {
             if no_state && last_seq == 0 {
                 self.state.floor = scanned.records[0].0;
             }
-            let live: VecDeque<_> = scanned
-                .records
-                .iter()
-                .copied()
-                .filter(|(seq, _)| *seq >= self.state.floor)
-                .collect();
+            // Valid records follow the magic back to back.
+            let mut offset = segment::MAGIC.len() as u64;
+            let mut live = VecDeque::new();
+            for &(seq, size) in &scanned.records {
+                if seq >= self.state.floor {
+                    live.push_back(Live { seq, size, offset });
+                }
+                offset += size;
+            }
             self.live_count += live.len();
-            self.live_bytes += live.iter().map(|(_, size)| size).sum::<u64>();
+            self.live_bytes += live.iter().map(|l| l.size).sum::<u64>();
             last_seq = scanned.records.last().map_or(last_seq, |(seq, _)| *seq);
             self.segments.push_back(Segment {
                 path,
@@ -262,8 +276,12 @@ impl Spool {
             }
             return Err(io_at(&seg.path)(e));
         }
+        seg.live.push_back(Live {
+            seq,
+            size,
+            offset: seg.size,
+        });
         seg.size += size;
-        seg.live.push_back((seq, size));
         self.live_bytes += size;
         self.live_count += 1;
         self.next_seq += 1;
@@ -305,7 +323,7 @@ impl Spool {
     /// Drops the oldest records until `incoming` more bytes fit the cap.
     fn make_room(&mut self, incoming: u64) -> Result<(), SpoolError> {
         while self.live_bytes + incoming > self.opts.max_bytes {
-            let Some((seq, size)) = self.pop_oldest() else {
+            let Some(Live { seq, size, .. }) = self.pop_oldest() else {
                 break;
             };
             self.live_bytes -= size;
@@ -317,7 +335,7 @@ impl Spool {
         self.reclaim()
     }
 
-    fn pop_oldest(&mut self) -> Option<(u64, u64)> {
+    fn pop_oldest(&mut self) -> Option<Live> {
         self.segments.iter_mut().find_map(|s| s.live.pop_front())
     }
 
@@ -371,21 +389,27 @@ impl Spool {
         let from = after.saturating_add(1).max(self.state.floor);
         let mut out = Vec::new();
         let mut budget = max_bytes;
-        for seg in &self.segments {
+        for seg in self
+            .segments
+            .iter()
+            .filter(|s| s.live.back().is_some_and(|l| l.seq >= from))
+        {
+            let first = seg.live.partition_point(|l| l.seq < from);
             let mut want = 0;
             let mut full = false;
-            for (_, size) in seg.live.iter().filter(|(seq, _)| *seq >= from) {
+            for l in seg.live.range(first..) {
                 // The first record goes out whatever its size, or a budget
                 // below one record would never make progress.
-                if *size > budget && !(out.is_empty() && want == 0) {
+                if l.size > budget && !(out.is_empty() && want == 0) {
                     full = true;
                     break;
                 }
-                budget = budget.saturating_sub(*size);
+                budget = budget.saturating_sub(l.size);
                 want += 1;
             }
             if want > 0 {
-                out.extend(segment::read_from(&seg.path, from, want)?);
+                let l = seg.live[first];
+                out.extend(segment::read_from(&seg.path, (l.offset, l.seq), want)?);
             }
             if full {
                 break;
@@ -407,7 +431,7 @@ impl Spool {
             return Ok(());
         }
         for seg in self.segments.iter_mut() {
-            while let Some(&(seq, size)) = seg.live.front() {
+            while let Some(&Live { seq, size, .. }) = seg.live.front() {
                 if seq > up_to {
                     break;
                 }

@@ -5,7 +5,7 @@
 //! deleting whole files instead of rewriting them.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::error::{io_at, SpoolError};
@@ -74,27 +74,31 @@ pub(crate) fn scan(path: &Path, after: u64) -> Result<Scanned, SpoolError> {
     Ok(scanned)
 }
 
-/// Reads the first `expected` records with `seq >= floor`, in order.
+/// Reads `expected` records in order, the first of which is `first_seq`
+/// at byte `offset`.
 ///
-/// The spool's index says they are there; finding fewer means the file
-/// changed behind the spool's back.
+/// The spool's index says they are there; finding anything else means the
+/// file changed behind the spool's back.
 pub(crate) fn read_from(
     path: &Path,
-    floor: u64,
+    (offset, first_seq): (u64, u64),
     expected: usize,
 ) -> Result<Vec<(u64, Vec<u8>)>, SpoolError> {
-    let file = File::open(path).map_err(io_at(path))?;
-    let mut r = BufReader::new(file);
+    let mut file = File::open(path).map_err(io_at(path))?;
     let mut magic = [0u8; MAGIC.len()];
-    if std::io::Read::read_exact(&mut r, &mut magic).is_err() || &magic != MAGIC {
+    if file.read_exact(&mut magic).is_err() || &magic != MAGIC {
         return Err(corrupt(path, "segment header missing"));
     }
+    file.seek(SeekFrom::Start(offset)).map_err(io_at(path))?;
+    let mut r = BufReader::new(file);
     let mut out = Vec::with_capacity(expected);
     let mut payload = Vec::new();
     while out.len() < expected {
         match record::read(&mut r, &mut payload).map_err(io_at(path))? {
-            Next::Record { seq } if seq >= floor => out.push((seq, payload.clone())),
-            Next::Record { .. } => {}
+            Next::Record { seq } if out.is_empty() && seq != first_seq => {
+                return Err(corrupt(path, "a record is not where the index says"));
+            }
+            Next::Record { seq } => out.push((seq, payload.clone())),
             Next::End => return Err(corrupt(path, "records missing")),
             Next::Bad(reason) => return Err(corrupt(path, reason)),
         }
