@@ -145,9 +145,4 @@ impl Daemon {
         }
         d
     }
-
-    /// The daemon's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
