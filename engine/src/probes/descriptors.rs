@@ -58,6 +58,9 @@ pub struct Descriptors {
     budget: u32,
     limit: u64,
     refused: AtomicU64,
+    /// The output of a refused check, made once: refusals come by the
+    /// thousand per second when it matters.
+    refusal: Arc<str>,
     log: Exhaustion,
 }
 
@@ -77,6 +80,10 @@ impl Descriptors {
             budget,
             limit,
             refused: AtomicU64::new(0),
+            refusal: Arc::from(format!(
+                "UNKNOWN - Too many open files: the {budget} descriptors for checks \
+                 (open files limit {limit}) are all in use"
+            )),
             log: Exhaustion::new(),
         }
     }
@@ -125,14 +132,7 @@ impl Descriptors {
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 self.log.refused(self.budget, self.limit);
-                Err(CheckResult::new(
-                    Status::Unknown,
-                    format!(
-                        "UNKNOWN - Too many open files: the {} descriptors for checks \
-                         (open files limit {}) are all in use",
-                        self.budget, self.limit
-                    ),
-                ))
+                Err(CheckResult::new(Status::Unknown, Arc::clone(&self.refusal)))
             }
         }
     }
