@@ -85,12 +85,15 @@ impl Probe {
     }
 
     /// Descriptors a run opens, taken from [`ProbeContext::descriptors`]
-    /// first: one socket for the connecting probes; none for `icmp` and
-    /// `snmp` (the shard's shared sockets); `exec` takes its own once it
-    /// has a plugin slot, so checks queued for one hold none.
+    /// first: one socket for the connecting probes, two for `dns` (its
+    /// UDP socket stays open while a truncated answer is asked again over
+    /// TCP); none for `icmp` and `snmp` (the shard's shared sockets);
+    /// `exec` takes its own once it has a plugin slot, so checks queued
+    /// for one hold none.
     fn descriptors(&self) -> u32 {
         match self {
-            Probe::Tcp(_) | Probe::Dns(_) | Probe::Http(_) | Probe::Nrpe(_) => 1,
+            Probe::Dns(_) => 2,
+            Probe::Tcp(_) | Probe::Http(_) | Probe::Nrpe(_) => 1,
             Probe::Dummy(_) | Probe::Icmp(_) | Probe::Snmp(_) | Probe::Exec(_) => 0,
         }
     }
