@@ -14,7 +14,7 @@ use crate::support::held::Holding;
 use crate::support::{free_port, plugin, wait_for, Daemon, TempDir};
 
 /// The engine's open-files limit: 192 descriptors for checks after the
-/// reserve, against ~750 that the checks below would hold at once.
+/// reserve, against ~450 that the checks below would hold at once.
 const NOFILE: u64 = 256;
 
 /// What a check that found no descriptor says.
@@ -53,9 +53,9 @@ line = "{check_tcp} -H 127.0.0.1 -p {port} -E -e HTTP/1.1 -t 3"
             "[hosts.h{h}]\naddress = \"127.0.0.1\"\ngroups = [\"all\"]\n"
         ));
     }
-    // Per host: 25 tcp, 2 http, 1 forked; every 2 s, each holding its
+    // Per host: 15 tcp, 2 http, 1 forked; every 2 s, each holding its
     // descriptor 3 s while the peer is silent.
-    let services = (0..25)
+    let services = (0..15)
         .map(|i| (format!("tcp{i}"), "tcp"))
         .chain((0..2).map(|i| (format!("http{i}"), "http")))
         .chain([("forked".to_string(), "forked")]);
@@ -141,7 +141,7 @@ fn out_of_descriptors_checks_fail_fast_the_api_answers_and_all_recovers() {
         std::thread::sleep(Duration::from_millis(250));
     }
     let all = services(&d);
-    assert_eq!(all.len(), 20 * 28, "every configured service listed");
+    assert_eq!(all.len(), 20 * 18, "every configured service listed");
     let fresh = all
         .iter()
         .filter(|s| s["last_check"].as_f64().is_some_and(|t| t >= since))
@@ -209,7 +209,7 @@ fn out_of_descriptors_checks_fail_fast_the_api_answers_and_all_recovers() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    wait_for(20, "the recovery in the log", || {
+    wait_for(30, "the recovery in the log", || {
         d.log_text()
             .contains("Descriptors for checks available again")
             .then_some(())

@@ -88,15 +88,17 @@ fn serve(listener: &TcpListener, held: &AtomicBool, stop: &AtomicBool) {
     }
 }
 
-/// Reads the request if one comes (a check_tcp without `-s` sends none),
-/// answers, closes: reading first keeps the close from resetting a
-/// request still unread.
+/// Answers at once and half-closes, then reads whatever request came
+/// until the client closes: check_tcp without `-s` sends none and is
+/// done on the answer, check_http's request is drained so the close
+/// resets nothing it has yet to read.
 fn answer(mut conn: TcpStream) {
     let _ = conn.set_nonblocking(false);
-    let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
-    let mut buf = [0u8; 4096];
-    let _ = conn.read(&mut buf);
     let _ = conn.write_all(ANSWER);
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = [0u8; 4096];
+    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
 }
 
 impl Daemon {
