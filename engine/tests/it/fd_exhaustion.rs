@@ -14,7 +14,7 @@ use crate::support::held::Holding;
 use crate::support::{free_port, plugin, wait_for, Daemon, TempDir};
 
 /// The engine's open-files limit: 192 descriptors for checks after the
-/// reserve, against ~450 that the checks below would hold at once.
+/// reserve, against ~900 that the checks below would hold at once.
 const NOFILE: u64 = 256;
 
 /// What a check that found no descriptor says.
@@ -36,14 +36,14 @@ default_host_check = false
 retain_state = false
 
 [commands.tcp]
-line = "{check_tcp} -H 127.0.0.1 -p {port} -e HTTP/1.1 -t 3"
+line = "{check_tcp} -H 127.0.0.1 -p {port} -e HTTP/1.1 -t 5"
 
 [commands.http]
-line = "{check_http} -I 127.0.0.1 -p {port} -t 3"
+line = "{check_http} -I 127.0.0.1 -p {port} -t 5"
 
 # -E is not understood natively: the plugin is forked.
 [commands.forked]
-line = "{check_tcp} -H 127.0.0.1 -p {port} -E -e HTTP/1.1 -t 3"
+line = "{check_tcp} -H 127.0.0.1 -p {port} -E -e HTTP/1.1 -t 5"
 
 [hostgroups.all]
 "#
@@ -54,7 +54,7 @@ line = "{check_tcp} -H 127.0.0.1 -p {port} -E -e HTTP/1.1 -t 3"
         ));
     }
     // Per host: 15 tcp, 2 http, 1 forked; every 2 s, each holding its
-    // descriptor 3 s while the peer is silent.
+    // descriptor 5 s while the peer is silent.
     let services = (0..15)
         .map(|i| (format!("tcp{i}"), "tcp"))
         .chain((0..2).map(|i| (format!("http{i}"), "http")))
