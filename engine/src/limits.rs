@@ -9,14 +9,7 @@
 /// # Errors
 /// The `getrlimit`/`setrlimit` error.
 pub fn raise_open_files() -> std::io::Result<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit(2) writes into the struct we own and pass by pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let mut lim = nofile()?;
     if lim.rlim_cur < lim.rlim_max {
         let raised = libc::rlimit {
             rlim_cur: lim.rlim_max,
@@ -31,6 +24,27 @@ pub fn raise_open_files() -> std::io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
+/// The open-files limit in force now (the soft one): what sizes the
+/// checks' share of descriptors ([`crate::probes::descriptors`]).
+///
+/// # Errors
+/// The `getrlimit` error.
+pub fn open_files() -> std::io::Result<u64> {
+    Ok(nofile()?.rlim_cur)
+}
+
+fn nofile() -> std::io::Result<libc::rlimit> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) writes into the struct we own and pass by pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(lim)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -43,5 +57,6 @@ mod tests {
         // SAFETY: as above.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
         assert_eq!((now, lim.rlim_cur), (lim.rlim_max, lim.rlim_max));
+        assert_eq!(super::open_files().expect("getrlimit"), now);
     }
 }

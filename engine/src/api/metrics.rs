@@ -75,10 +75,45 @@ pub async fn metrics(State(engine): State<AppState>) -> impl IntoResponse {
     );
     let _ = writeln!(out, "# TYPE vedette_uptime_seconds gauge");
     let _ = writeln!(out, "vedette_uptime_seconds {}", engine.clock.uptime_s());
+    descriptor_metrics(&mut out);
     if let Some(agents) = engine.agents() {
         agent_metrics(&mut out, &agents.all());
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// The checks' share of file descriptors
+/// ([`crate::probes::descriptors`]).
+fn descriptor_metrics(out: &mut String) {
+    let d = crate::probes::descriptors::Descriptors::shared();
+    let _ = writeln!(
+        out,
+        "# HELP vedette_check_descriptors Descriptors checks may hold at once (budget) and hold now (in_use)."
+    );
+    let _ = writeln!(out, "# TYPE vedette_check_descriptors gauge");
+    let _ = writeln!(
+        out,
+        "vedette_check_descriptors{{kind=\"budget\"}} {}",
+        d.budget()
+    );
+    let _ = writeln!(
+        out,
+        "vedette_check_descriptors{{kind=\"in_use\"}} {}",
+        d.in_use()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP vedette_check_descriptors_refused_total Checks failed UNKNOWN for want of descriptors (Too many open files)."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE vedette_check_descriptors_refused_total counter"
+    );
+    let _ = writeln!(
+        out,
+        "vedette_check_descriptors_refused_total {}",
+        d.refused()
+    );
 }
 
 /// The agent hub's figures (its results are in `vedette_checks_total`

@@ -9,6 +9,7 @@ mod agents;
 pub mod client;
 mod error;
 mod events;
+pub mod listener;
 mod metrics;
 mod objects;
 pub mod results;

@@ -122,6 +122,7 @@ pub fn run(
             }
             stopping.begin_shutdown();
         };
+        let listener = vedette::api::listener::Logged::new(listener);
         axum::serve(listener, vedette::api::router(Arc::clone(&engine)))
             .with_graceful_shutdown(shutdown)
             .await

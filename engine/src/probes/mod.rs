@@ -12,6 +12,7 @@
 //! failures on our side (cannot fork, bad spec) to UNKNOWN.
 
 pub mod cmdline;
+pub mod descriptors;
 pub mod dns;
 pub mod dummy;
 pub mod exec;
@@ -83,6 +84,20 @@ impl Probe {
         }
     }
 
+    /// Descriptors a run opens, taken from [`ProbeContext::descriptors`]
+    /// first: one socket for the connecting probes, two for `dns` (its
+    /// UDP socket stays open while a truncated answer is asked again over
+    /// TCP); none for `icmp` and `snmp` (the shard's shared sockets);
+    /// `exec` takes its own once it has a plugin slot, so checks queued
+    /// for one hold none.
+    fn descriptors(&self) -> u32 {
+        match self {
+            Probe::Dns(_) => 2,
+            Probe::Tcp(_) | Probe::Http(_) | Probe::Nrpe(_) => 1,
+            Probe::Dummy(_) | Probe::Icmp(_) | Probe::Snmp(_) | Probe::Exec(_) => 0,
+        }
+    }
+
     /// Gives a native probe the check's own timeout (from the config),
     /// which wins over the plugin's `-t` when it is shorter, as when Nagios
     /// kills a plugin.
@@ -106,6 +121,11 @@ impl Probe {
     /// and unboxed they would set the size of every check's task, a `tcp`
     /// or `icmp` one included.
     pub async fn run(&self, ctx: &ProbeContext) -> CheckResult {
+        // Before the probe opens anything, held until it is done.
+        let _held = match ctx.descriptors.take(self.descriptors()) {
+            Ok(held) => held,
+            Err(refused) => return refused,
+        };
         match self {
             Probe::Dummy(d) => d.result(),
             Probe::Tcp(t) => t.run(ctx).await,
@@ -143,6 +163,8 @@ pub struct ProbeContext {
     pub nrpe_hosts: Arc<nrpe::slots::HostSlots>,
     /// What the shard opens for connect-only tcp checks at its start.
     pub tcp_io: TcpIo,
+    /// The process's descriptors for checks (shared by every shard).
+    pub descriptors: Arc<descriptors::Descriptors>,
 }
 
 impl ProbeContext {
@@ -162,6 +184,7 @@ impl ProbeContext {
             snmp: Arc::default(),
             nrpe_hosts: Arc::default(),
             tcp_io: settings.tcp_io,
+            descriptors: descriptors::Descriptors::shared(),
         }
     }
 }

@@ -386,6 +386,13 @@ impl ShardCore {
     /// Next run after a result: `retry_interval` while SOFT non-OK,
     /// `check_interval` otherwise, counted from when the check was due so
     /// the schedule keeps its phase and does not drift.
+    ///
+    /// A run that overran that point (a target holding its connection to
+    /// the timeout, a shard behind) goes to the next point of its own
+    /// grid, not to now: when a peer that held thousands of checks lets
+    /// go, they all finish at once, and "now" would keep them firing
+    /// together every interval, a herd that alone can exhaust the
+    /// descriptors again; the grid keeps the splay they were spread by.
     fn reschedule(&mut self, id: u32, due_ms: u64, now_ms: u64) {
         let slot = &self.slots[id as usize];
         if !slot.def.schedule.active || slot.def.probe.is_none() || slot.timer.is_some() {
@@ -399,7 +406,11 @@ impl ShardCore {
         let interval = u64::try_from(interval.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let next = due_ms.saturating_add(interval).max(now_ms);
+        let mut next = due_ms.saturating_add(interval);
+        if next < now_ms {
+            let behind = now_ms - next;
+            next = next.saturating_add(behind.div_ceil(interval).saturating_mul(interval));
+        }
         self.arm(id, next);
     }
 
@@ -802,6 +813,38 @@ mod tests {
             y.last.is_none(),
             "stale result applied to the slot's successor"
         );
+    }
+
+    #[test]
+    fn an_overrun_keeps_the_checks_phase() {
+        let mut core = ShardCore::new(0);
+        core.load(
+            plan(vec![
+                def("h", "a", "/nonexistent/plugin", 10, 10),
+                def("h", "b", "/nonexistent/plugin", 10, 10),
+            ]),
+            0,
+        );
+        let mut out = Vec::new();
+        core.due(10_000_000, &mut out);
+        assert_eq!(out.len(), 2, "both dispatched in their first interval");
+        // Both held 25 s by the target, finishing together.
+        for d in out.drain(..) {
+            core.complete(Completion {
+                id: d.id,
+                generation: d.generation,
+                due_ms: d.due_ms,
+                started_us: d.due_ms * 1000,
+                finished_us: 35_000_000,
+                result: CheckResult::new(Status::Ok, "late"),
+            });
+        }
+        for slot in core.slots() {
+            let next = slot.next_due_ms.expect("rescheduled");
+            let first = stable_hash(&slot.def.key) % 10_000;
+            assert!(next >= 35_000, "{next} is in the past");
+            assert_eq!(next % 10_000, first, "left its splayed phase");
+        }
     }
 
     #[test]

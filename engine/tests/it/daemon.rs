@@ -127,10 +127,12 @@ fn daemon_runs_checks_applies_passive_results_and_reloads() {
         ],
         "{seen:?}"
     );
+    // 1 s give or take each attempt's dispatch lateness on a loaded
+    // machine; the check interval (3 s) is well outside.
     for w in seen.windows(2) {
         let gap = w[1].2 - w[0].2;
         assert!(
-            (0.9..1.5).contains(&gap),
+            (0.5..2.0).contains(&gap),
             "retry gap {gap:.3}s, want 1s: {seen:?}"
         );
     }

@@ -5,6 +5,7 @@ mod agent_cli;
 mod agent_hub;
 mod config;
 mod daemon;
+mod fd_exhaustion;
 mod probes_dns;
 mod probes_exec;
 mod probes_http;

@@ -17,6 +17,10 @@ use vedette_proto::exec::Plugin;
 use crate::check::{CheckResult, Status};
 use crate::probes::ProbeContext;
 
+/// Descriptors a running plugin holds in the engine: its stdout and
+/// stderr pipes, and one for what spawning it opens for a moment.
+const PLUGIN_DESCRIPTORS: u32 = 3;
+
 /// A forked plugin check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exec {
@@ -48,6 +52,10 @@ impl Exec {
                 Status::Unknown,
                 "plugin slots closed (engine shutting down)",
             );
+        };
+        let _held = match ctx.descriptors.take(PLUGIN_DESCRIPTORS) {
+            Ok(held) => held,
+            Err(refused) => return refused,
         };
         let timeout = self.timeout.unwrap_or(ctx.default_timeout);
         self.plugin.run(timeout, ctx.timeout_status).await

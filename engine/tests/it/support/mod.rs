@@ -4,6 +4,7 @@
 
 pub mod agent_client;
 pub mod dnsmasq;
+pub mod held;
 pub mod netns;
 pub mod nginx;
 pub mod probes;
