@@ -172,6 +172,10 @@ pub struct Settings {
     /// the same target (per shard, opt-in: the response time then leaves
     /// out connecting and the TLS handshake).
     pub http_keepalive: bool,
+    /// Pin each shard thread to a core of its own (default); `false`
+    /// leaves placement to the kernel's scheduler, e.g. on a host whose
+    /// cores other work needs, or to measure what pinning changes.
+    pub pin_cores: bool,
     /// Whether and where the agent endpoint listens.
     pub agent_listen: AgentListen,
     /// Extra DNS names or IP addresses agents use to reach the engine (the
@@ -243,6 +247,7 @@ impl Default for Settings {
             retain_state: true,
             retention_interval: Duration::from_secs(300),
             http_keepalive: false,
+            pin_cores: true,
             agent_listen: AgentListen::Auto,
             agent_names: Vec::new(),
             agent_silence: Duration::from_secs(60),

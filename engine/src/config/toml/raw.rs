@@ -67,6 +67,8 @@ pub struct RawEngine {
     /// Reuse native http checks' connections between checks (default
     /// false).
     pub http_keepalive: Option<bool>,
+    /// Pin each shard thread to a core (default true).
+    pub pin_cores: Option<bool>,
     /// Agent endpoint address, or `"off"`.
     pub agent_listen: Option<String>,
     /// Names agents reach the engine by, for the hub certificate.

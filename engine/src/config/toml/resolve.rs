@@ -342,6 +342,9 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
     if let Some(keepalive) = e.value.http_keepalive {
         s.http_keepalive = keepalive;
     }
+    if let Some(pin) = e.value.pin_cores {
+        s.pin_cores = pin;
+    }
     agent_settings(&mut s, e, errors);
     if let Some(state) = &e.value.timeout_state {
         match Status::parse(state) {
