@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6's benchmark suite, the one command:
 #
-#   bash benches/run-all.sh            # full: ~65-75 min on 2 vCPUs (from its pieces), plus run-compare.sh
-#   QUICK=1 bash benches/run-all.sh    # 60K checks only, short windows: 12-13 min (measured)
+#   bash benches/run-all.sh            # full: ~75-85 min on 2 vCPUs (from its pieces), plus run-compare.sh
+#   QUICK=1 bash benches/run-all.sh    # 60K checks only, short windows: ~15 min (12-13 measured before the pinning ablation)
 #
 # 1. release builds of the bench (mimalloc, and the system allocator);
 # 2. the matrix: dummy, tcp, http, icmp, snmp and a mix at 60K, 250K and
