@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Issue 6's benchmark suite, the one command:
 #
-#   bash benches/run-all.sh            # full: ~65-75 min on 2 vCPUs (from its pieces), plus run-compare.sh
-#   QUICK=1 bash benches/run-all.sh    # 60K checks only, short windows: 12-13 min (measured)
+#   bash benches/run-all.sh            # full: ~75-85 min on 2 vCPUs (from its pieces), plus run-compare.sh
+#   QUICK=1 bash benches/run-all.sh    # 60K checks only, short windows: ~15 min (12-13 measured before the pinning ablation)
 #
 # 1. release builds of the bench (mimalloc, and the system allocator);
 # 2. the matrix: dummy, tcp, http, icmp, snmp and a mix at 60K, 250K and
 #    1M checks at 60 s (one interval of warm-up, 60 s measured), then a
 #    saturation search per probe (`vedette-benches matrix`);
 # 3. the restart run: 250K checks, stop and start on the same state dir;
-# 4. ablations: dummy 1M and tcp 60K on the system allocator (core
-#    pinning is not switchable: the engine always pins its shards);
+# 4. ablations: dummy 1M and tcp 60K with the shard threads pinned,
+#    unpinned (`[engine] pin_cores = false`) and on the system allocator,
+#    alternating in rounds, as medians and ratios (`vedette-benches ablation`);
 # 5. the CPU profiles (benches/flamegraph.sh);
 # 6. benches/run-compare.sh (Icinga 2 / Nagios 4) when it exists;
 # 7. benches/results/summary.md: every table, written from the JSON
@@ -27,11 +28,13 @@ out="${OUT:-benches/results}"
 if [ "${QUICK:-0}" = 1 ]; then
   sizes=60000 warmup=10s duration=20s sat=4s
   restart=(--checks 60000 --warmup 10s --steady 20s --after 30s)
-  ablation_dummy=60000 record_s=10 tcp_profile=250000
+  ablation=(--scenarios dummy:60000,tcp:60000 --rounds 1 --warmup 10s --duration 20s)
+  record_s=10 tcp_profile=250000
 else
   sizes=60000,250000,1000000 warmup=60s duration=60s sat=10s
   restart=(--checks 250000 --warmup 60s --steady 60s --after 60s)
-  ablation_dummy=1000000 record_s=20 tcp_profile=1000000
+  ablation=(--scenarios dummy:1000000,tcp:60000 --rounds 3 --warmup 10s --duration 30s)
+  record_s=20 tcp_profile=1000000
 fi
 
 bindir=$(mktemp -d /tmp/vedette-run-all.XXXXXX)
@@ -63,12 +66,8 @@ run "$bin" matrix --sizes "$sizes" --warmup "$warmup" --duration "$duration" \
 note "restart: ${restart[*]}"
 run "$bin" restart "${restart[@]}" --out "$out"
 
-note "ablation: system allocator, dummy $ablation_dummy and tcp 60000"
-run "$bindir/vedette-benches-sysalloc" matrix --label sysalloc --no-saturation \
-  --kinds dummy --sizes "$ablation_dummy" --warmup "$warmup" --duration "$duration" --out "$out"
-run "$bindir/vedette-benches-sysalloc" matrix --label sysalloc --no-saturation \
-  --kinds tcp --sizes 60000 --warmup "$warmup" --duration "$duration" --out "$out"
-note "ablation: core pinning is not switchable (no [engine] setting or env var); not run"
+note "ablation: pinned, unpinned, system allocator: ${ablation[*]}"
+run "$bin" ablation "${ablation[@]}" --sysalloc-bin "$bindir/vedette-benches-sysalloc" --out "$out"
 
 note "profiles: dummy 1M, tcp $tcp_profile"
 BIN="$bin" OUT="$out" RECORD_S="$record_s" TCP_CHECKS="$tcp_profile" \

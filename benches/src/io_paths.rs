@@ -28,7 +28,7 @@ pub struct IoPathsArgs {
 /// # Errors
 /// When the peer cannot start or a loop cannot set up its ring or runtime.
 pub fn run(args: &IoPathsArgs) -> anyhow::Result<()> {
-    let peer = peers::tcp_listener()?;
+    let peer = peers::tcp_listener(peers::Bind::Peer)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -8,6 +8,7 @@
 //! cargo run --release -p vedette-benches -- hub --agents 10000 --rate 50000
 //! cargo run --release -p vedette-benches -- agent-footprint --duration 120s
 //! bash benches/run-all.sh   # issue 6's matrix, restart, ablations, profile
+//! cargo run --release -p vedette-benches -- ablation --rounds 3   # pinning on/off
 //! cargo run --release -p vedette-benches -- compare --kind tcp --duration 15s
 //! ```
 
@@ -89,6 +90,9 @@ enum Command {
     /// Issue 6's matrix: every workload at 60K/250K/1M checks, sampled
     /// per second into JSON, CSV and SVG, then a saturation search each.
     Matrix(matrix::MatrixArgs),
+    /// Core pinning on and off (and the system allocator, given that
+    /// build), alternating in rounds: medians and ratios.
+    Ablation(matrix::ablation::AblationArgs),
     /// Stop and restart the engine on its state dir under load: the rate
     /// in the first minute against the steady rate.
     Restart(matrix::restart::RestartArgs),
@@ -122,6 +126,7 @@ fn main() -> anyhow::Result<()> {
         Command::AgentFootprint(args) => hub::footprint::run(&args),
         Command::IoPaths(args) => io_paths::run(&args),
         Command::Matrix(args) => matrix::run(&args),
+        Command::Ablation(args) => matrix::ablation::run(&args),
         Command::Restart(args) => matrix::restart::run(&args),
         Command::Summary(args) => matrix::summary::run(&args),
         Command::Compare(args) => compare::run(&args),

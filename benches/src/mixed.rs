@@ -51,8 +51,8 @@ pub struct MixedArgs {
 /// When the namespace, a peer or the engine cannot start.
 pub fn run(args: &MixedArgs) -> anyhow::Result<()> {
     let net = BenchNet::create()?;
-    let tcp = peers::tcp_listener()?;
-    let web = peers::nginx()?;
+    let tcp = peers::tcp_listener(peers::Bind::Spread)?;
+    let web = peers::nginx(peers::Bind::Spread)?;
     let _dns = peers::dnsmasq()?;
     let load = Load {
         checks: args.checks.div_ceil(PER_HOST) * PER_HOST,
@@ -67,6 +67,7 @@ pub fn run(args: &MixedArgs) -> anyhow::Result<()> {
         &cfg,
         config(
             &load,
+            &[],
             [net.dead, net.lossy],
             args.bad_percent.min(100),
             tcp.addr.port(),
@@ -93,10 +94,13 @@ pub fn run(args: &MixedArgs) -> anyhow::Result<()> {
 }
 
 /// The config: hosts h0.. of which the first `bad_percent / 2` % are dead
-/// and as many lossy (`bad_addrs`: those two addresses), every host in
-/// group `all`, which carries the 30 services.
+/// and as many lossy (`bad_addrs`: those two addresses), the rest on
+/// [`peers::spread_addr`]'s addresses (the tcp and http peers listen on
+/// all of them), every host in group `all`, which carries the 30 services;
+/// `engine` holds extra `[engine]` settings.
 pub(crate) fn config(
     load: &Load,
+    engine: &[&str],
     bad_addrs: [Ipv4Addr; 2],
     bad_percent: usize,
     tcp_port: u16,
@@ -105,7 +109,7 @@ pub(crate) fn config(
     let hosts = load.checks / PER_HOST;
     let bad = hosts * bad_percent / 200;
     let mut t = String::with_capacity(hosts * 60 + 4096);
-    write_engine(&mut t, load, &[])?;
+    write_engine(&mut t, load, engine)?;
     let t_ = TIMEOUT_S;
     let commands = [
         (
@@ -122,7 +126,7 @@ pub(crate) fn config(
         ),
         (
             "dns",
-            format!("{PLUGINS}/check_dns -H {DNS_NAME} -s $HOSTADDRESS$ -t {t_}"),
+            format!("{PLUGINS}/check_dns -H {DNS_NAME} -s $_HOSTDNS$ -t {t_}"),
         ),
         ("dummy", format!("{PLUGINS}/check_dummy 0 ok")),
     ];
@@ -131,16 +135,19 @@ pub(crate) fn config(
     }
     writeln!(t, "[hostgroups.all]")?;
     for h in 0..hosts {
-        let address = if h < bad {
-            bad_addrs[0].to_string()
+        // Good hosts are spread over many loopback addresses (tcp and
+        // http would otherwise share one address's ephemeral ports); the
+        // one dnsmasq listens on PEER_ADDR only, so dns asks it there.
+        let (address, dns) = if h < bad {
+            (bad_addrs[0], bad_addrs[0].to_string())
         } else if h < 2 * bad {
-            bad_addrs[1].to_string()
+            (bad_addrs[1], bad_addrs[1].to_string())
         } else {
-            PEER_ADDR.to_string()
+            (peers::spread_addr(h), PEER_ADDR.to_string())
         };
         writeln!(
             t,
-            "[hosts.h{h}]\naddress = \"{address}\"\ngroups = [\"all\"]"
+            "[hosts.h{h}]\naddress = \"{address}\"\ngroups = [\"all\"]\nvars = {{ dns = \"{dns}\" }}"
         )?;
     }
     let interval = load.interval.as_secs_f64();
@@ -170,7 +177,7 @@ mod tests {
             reload: false,
         };
         let bad = [Ipv4Addr::new(198, 18, 0, 2), Ipv4Addr::new(198, 18, 0, 3)];
-        let text = config(&load, bad, 10, 1, 2).expect("config");
+        let text = config(&load, &[], bad, 10, 1, 2).expect("config");
         let dir = std::env::temp_dir().join(format!("vbench-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("m.toml");
@@ -178,10 +185,24 @@ mod tests {
         let model = vedette::config::load(&path).expect("loads");
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(model.services.len(), 60);
+        let mut lines = Vec::new();
         for s in &model.services {
             let line = &s.check.as_ref().expect("a check").line;
             let probe = vedette::probes::cmdline::compile(line);
             assert!(probe.is_ok(), "{line} runs forked: {:?}", probe.err());
+            lines.push(line.as_str());
         }
+        // Two hosts: 10% of them bad rounds down to none, so both are
+        // good, on spread addresses, asking dnsmasq on its own address.
+        let spread = |h| format!("-H {} ", peers::spread_addr(h));
+        assert!(lines.iter().any(|l| l.contains(&spread(0))), "{lines:?}");
+        assert!(lines.iter().any(|l| l.contains(&spread(1))), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.contains("check_dns"))
+                .all(|l| l.contains(&format!("-s {PEER_ADDR} "))),
+            "{lines:?}"
+        );
     }
 }

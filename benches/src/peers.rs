@@ -1,13 +1,16 @@
 //! The real peers the probe scenarios check: a TCP accept-and-close
 //! listener (a child of this binary), nginx, dnsmasq and snmpd, each on a
 //! loopback address of its own with a config in a scratch directory.
+//! The listener and nginx can also answer on every loopback address
+//! ([`Bind::Spread`]), for scenarios whose hosts are spread over
+//! [`spread_addr`]'s addresses.
 //!
 //! Each runs in the foreground as one process and is killed by its PID
 //! when the [`Daemon`] is dropped, so an error anywhere in a scenario
 //! still stops it. Peers run in their own processes so their CPU is not
 //! counted as the engine's.
 
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +21,54 @@ use anyhow::Context;
 /// The loopback address the bench's peers listen on. 127.53/16 belongs to
 /// the engine's dns tests; this one is the bench's alone.
 pub const PEER_ADDR: &str = "127.54.0.1";
+
+/// How many distinct loopback addresses [`spread_addr`] hands out.
+///
+/// Every connect from the engine to one address and port draws from the
+/// same ~28K ephemeral ports, and each closed connection holds its 4-tuple
+/// in TIME_WAIT; at 16.7K connects/s that space runs out and the kernel's
+/// port search takes most of the CPU. Spread over 4,000 addresses the
+/// same rate is 4 connects/s per address.
+pub const SPREAD: usize = 4_000;
+
+/// The `i`-th spread address (modulo [`SPREAD`]): 127.54.16.1 to
+/// 127.54.31.250, all inside 127.0.0.0/8, which the kernel routes to `lo`
+/// without any address being added.
+pub fn spread_addr(i: usize) -> Ipv4Addr {
+    let i = i % SPREAD;
+    // SPREAD / 250 < 240, so the third octet stays within 16..=255.
+    Ipv4Addr::new(127, 54, 16 + (i / 250) as u8, 1 + (i % 250) as u8)
+}
+
+/// Which local addresses a TCP peer accepts connections on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bind {
+    /// [`PEER_ADDR`] only.
+    Peer,
+    /// Every address (one wildcard socket), so [`spread_addr`]'s addresses
+    /// all reach it. Only loopback addresses are ever checked; nginx also
+    /// refuses requests from anywhere else (`allow 127.0.0.0/8`).
+    Spread,
+}
+
+impl Bind {
+    /// The address the peer's socket binds.
+    fn ip(self) -> &'static str {
+        match self {
+            Bind::Peer => PEER_ADDR,
+            Bind::Spread => "0.0.0.0",
+        }
+    }
+
+    /// A free TCP port for the peer: free on the wildcard address when it
+    /// will bind that (a port free on [`PEER_ADDR`] may be bound on
+    /// another loopback address).
+    fn free_port(self) -> anyhow::Result<u16> {
+        Ok(std::net::TcpListener::bind((self.ip(), 0))?
+            .local_addr()?
+            .port())
+    }
+}
 
 /// The name dnsmasq answers for, and its address.
 pub const DNS_NAME: &str = "bench.vedette.test";
@@ -80,13 +131,6 @@ impl Daemon {
     }
 }
 
-/// A free TCP port on [`PEER_ADDR`].
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind((PEER_ADDR, 0))?
-        .local_addr()?
-        .port())
-}
-
 fn need(bin: &str, package: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         Path::new(bin).exists(),
@@ -126,10 +170,11 @@ fn tcp_accepts(addr: SocketAddr) -> bool {
 }
 
 /// The accept-and-close listener: this binary's hidden `listen` command.
-pub fn tcp_listener() -> anyhow::Result<Daemon> {
-    let port = free_port()?;
+/// Its [`Daemon::addr`] is on [`PEER_ADDR`] either way.
+pub fn tcp_listener(bind: Bind) -> anyhow::Result<Daemon> {
+    let port = bind.free_port()?;
     let child = die_with_us(&mut Command::new(std::env::current_exe()?))
-        .args(["listen", "--addr", &format!("{PEER_ADDR}:{port}")])
+        .args(["listen", "--addr", &format!("{}:{port}", bind.ip())])
         .spawn()
         .context("start the listener child")?;
     let mut d = Daemon {
@@ -142,16 +187,21 @@ pub fn tcp_listener() -> anyhow::Result<Daemon> {
 }
 
 /// nginx, one process (`master_process off`), serving [`HTTP_PATH`] with a
-/// 4096 backlog and keep-alive connections that stay open.
-pub fn nginx() -> anyhow::Result<Daemon> {
+/// 4096 backlog and keep-alive connections that stay open. Its
+/// [`Daemon::addr`] is on [`PEER_ADDR`] either way.
+pub fn nginx(bind: Bind) -> anyhow::Result<Daemon> {
     let bin = "/usr/sbin/nginx";
     need(bin, "nginx")?;
     let dir = scratch_dir("nginx")?;
     std::fs::create_dir_all(dir.join("www"))?;
     std::fs::create_dir_all(dir.join("tmp"))?;
     std::fs::write(dir.join("www").join(&HTTP_PATH[1..]), "ok\n")?;
-    let port = free_port()?;
+    let port = bind.free_port()?;
     let d = dir.display();
+    let listen = match bind {
+        Bind::Peer => format!("{PEER_ADDR}:{port}"),
+        Bind::Spread => port.to_string(),
+    };
     // As root, workers would switch to `nobody` and miss the files.
     // SAFETY: geteuid(2) has no preconditions and cannot fail.
     let user = if unsafe { libc::geteuid() } == 0 {
@@ -175,7 +225,8 @@ http {{
   client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp;
   fastcgi_temp_path {d}/tmp; uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
   root {d}/www;
-  server {{ listen {PEER_ADDR}:{port} backlog=4096; }}
+  allow 127.0.0.0/8; deny all;
+  server {{ listen {listen} backlog=4096; }}
 }}
 "
     );
@@ -297,4 +348,23 @@ pub fn listen(addr: SocketAddr) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_addresses_are_distinct_loopback_and_wrap() {
+        let all: std::collections::HashSet<Ipv4Addr> = (0..SPREAD).map(spread_addr).collect();
+        assert_eq!(all.len(), SPREAD);
+        let peer: Ipv4Addr = PEER_ADDR.parse().expect("an address");
+        assert!(!all.contains(&peer));
+        for a in &all {
+            assert!(a.is_loopback(), "{a}");
+            let last = a.octets()[3];
+            assert!(last != 0 && last != 255, "{a}");
+        }
+        assert_eq!(spread_addr(SPREAD + 7), spread_addr(7));
+    }
 }

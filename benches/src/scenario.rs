@@ -45,11 +45,24 @@ pub fn scratch(tag: &str) -> anyhow::Result<PathBuf> {
 /// Writes a config of `checks` services spread 30 per host, all running
 /// `line`, attached through one host group so the file stays small.
 /// `engine` holds extra `[engine]` settings (`native_probes = false`).
+/// Every host's address is 127.0.0.1.
 pub fn write_config(
     dir: &Path,
     load: &Load,
     line: &str,
     engine: &[&str],
+) -> anyhow::Result<PathBuf> {
+    write_config_at(dir, load, line, engine, |_| "127.0.0.1".to_string())
+}
+
+/// [`write_config`] with host `h`'s address `address(h)` (its
+/// `$HOSTADDRESS$`).
+pub fn write_config_at(
+    dir: &Path,
+    load: &Load,
+    line: &str,
+    engine: &[&str],
+    address: impl Fn(usize) -> String,
 ) -> anyhow::Result<PathBuf> {
     use std::fmt::Write;
     let per_host = 30;
@@ -69,7 +82,8 @@ pub fn write_config(
         };
         writeln!(
             t,
-            "[hosts.h{h}]\naddress = \"127.0.0.1\"\ngroups = [\"{g}\"]"
+            "[hosts.h{h}]\naddress = \"{}\"\ngroups = [\"{g}\"]",
+            address(h)
         )?;
     }
     for s in 0..per_host {

@@ -1,7 +1,8 @@
 //! The running engine: shards, the event sink, and reload.
 //!
 //! [`Engine::start`] plans the model onto shards (one per core unless the
-//! config says otherwise) and starts a pinned thread for each.
+//! config says otherwise) and starts a thread for each, pinned to a core
+//! unless `[engine] pin_cores = false`.
 //! [`Engine::reload`] re-reads the config off the shards' threads and
 //! installs the new plan shard by shard; a config that fails validation
 //! changes nothing.
@@ -137,7 +138,8 @@ impl Engine {
             let mut core = ShardCore::new(now_ms);
             core.load(p, now_ms);
             restored += core.restore(&mut retained);
-            let pin = (!cores.is_empty()).then(|| cores[i % cores.len()]);
+            let pin =
+                (model.settings.pin_cores && !cores.is_empty()).then(|| cores[i % cores.len()]);
             let handle = shard::spawn(
                 i,
                 pin,

@@ -174,6 +174,10 @@ pub struct Settings {
     pub http_keepalive: bool,
     /// How the native `tcp` probe connects when it only connects.
     pub tcp_io: TcpIo,
+    /// Pin each shard thread to a core of its own (default); `false`
+    /// leaves placement to the kernel's scheduler, e.g. on a host whose
+    /// cores other work needs, or to measure what pinning changes.
+    pub pin_cores: bool,
     /// Whether and where the agent endpoint listens.
     pub agent_listen: AgentListen,
     /// Extra DNS names or IP addresses agents use to reach the engine (the
@@ -257,6 +261,7 @@ impl Default for Settings {
             retention_interval: Duration::from_secs(300),
             http_keepalive: false,
             tcp_io: TcpIo::Uring,
+            pin_cores: true,
             agent_listen: AgentListen::Auto,
             agent_names: Vec::new(),
             agent_silence: Duration::from_secs(60),

@@ -248,7 +248,7 @@ fn ladder(
 /// own (an overloaded run's backlog and sockets must not weigh on the
 /// next) and in a scratch directory.
 fn one(engine: EngineKind, count: usize, args: &CompareArgs) -> anyhow::Result<Run> {
-    let nginx = peers::nginx()?;
+    let nginx = peers::nginx(peers::Bind::Peer)?;
     let port = nginx.addr.port();
     let line = match args.kind {
         Workload::Tcp => format!("/usr/lib/nagios/plugins/check_tcp -H {PEER} -p {port}"),

@@ -4,12 +4,16 @@
 //! ([`sample`]); then a saturation run per probe ([`saturate`]). Each run
 //! leaves `out/label/kind-checks.{json,csv,svg}`; `summary` turns the
 //! JSON files into tables ([`summary`]); `restart` is the restart run
-//! ([`restart`]).
+//! ([`restart`]); `ablation` runs scenarios with and without core pinning
+//! (and on the system allocator) ([`ablation`]).
 //!
 //! Ground rules: the config generators, peers and command lines are the
-//! `scheduler`, `probe` and `mixed` scenarios' own; this module only runs
-//! them for longer, samples them and writes what it saw.
+//! `scheduler`, `probe` and `mixed` scenarios' own, except that the tcp
+//! and http hosts are spread over many loopback addresses
+//! ([`workload`]); this module only runs them for longer, samples them
+//! and writes what it saw.
 
+pub mod ablation;
 pub mod plot;
 pub mod record;
 pub mod restart;
@@ -66,6 +70,10 @@ pub struct MatrixArgs {
     /// Skip the saturation runs.
     #[arg(long)]
     pub no_saturation: bool,
+    /// Leave the engine's shard threads unpinned (`[engine] pin_cores =
+    /// false`).
+    #[arg(long)]
+    pub no_pin: bool,
     /// Measured window of each saturation step.
     #[arg(long, default_value = "10s", value_parser = crate::parse_duration)]
     pub saturation_duration: Duration,
@@ -123,6 +131,9 @@ fn run_child(args: &MatrixArgs, kind: Workload, size: usize) -> anyhow::Result<(
     if let Some(n) = args.shards {
         cmd.arg(format!("--shards={n}"));
     }
+    if args.no_pin {
+        cmd.arg("--no-pin");
+    }
     let status = cmd.status()?;
     anyhow::ensure!(status.success(), "exited with {status}");
     Ok(())
@@ -132,7 +143,7 @@ fn run_child(args: &MatrixArgs, kind: Workload, size: usize) -> anyhow::Result<(
 fn run_here(args: &MatrixArgs, dir: &Path) -> Vec<String> {
     let mut failed = Vec::new();
     for &kind in &args.kinds {
-        let peers = match Peers::start(kind) {
+        let peers = match peers(kind, args) {
             Ok(p) => p,
             Err(e) => {
                 println!("{}/{}: FAILED: {e:#}", args.label, kind.name());
@@ -159,6 +170,15 @@ fn run_here(args: &MatrixArgs, dir: &Path) -> Vec<String> {
         }
     }
     failed
+}
+
+/// Starts `kind`'s peers, unpinned when `args` say so.
+///
+/// # Errors
+/// When a peer cannot start.
+pub fn peers(kind: Workload, args: &MatrixArgs) -> anyhow::Result<Peers> {
+    let p = Peers::start(kind)?;
+    Ok(if args.no_pin { p.unpinned() } else { p })
 }
 
 /// One scenario: run it, write its JSON, CSV and plot.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::record::{write_json, Env};
-use super::workload::{Peers, Workload};
+use super::workload::Workload;
 use super::MatrixArgs;
 use crate::Load;
 
@@ -82,7 +82,7 @@ fn bounds(kind: Workload) -> (usize, usize) {
 /// # Errors
 /// When a peer or a run fails.
 pub fn run(kind: Workload, args: &MatrixArgs, dir: &Path) -> anyhow::Result<()> {
-    let peers = Peers::start(kind)?;
+    let peers = super::peers(kind, args)?;
     let (first, cap) = bounds(kind);
     let mut offer = first;
     let mut steps = Vec::new();

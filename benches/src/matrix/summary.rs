@@ -51,6 +51,9 @@ pub fn run(args: &SummaryArgs) -> anyhow::Result<()> {
     saturations(&mut t, &r.saturations)?;
     restarts(&mut t, &r.restarts)?;
     ablations(&mut t, &r.runs)?;
+    if let Some(table) = super::ablation::written(&args.out) {
+        t.push_str(&table);
+    }
     let path = args.out.join("summary.md");
     std::fs::write(&path, t).with_context(|| format!("write {}", path.display()))?;
     println!("wrote {}", path.display());

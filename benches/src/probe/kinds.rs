@@ -80,7 +80,7 @@ pub struct Spec {
 pub fn spec(kind: Kind) -> anyhow::Result<Spec> {
     Ok(match kind {
         Kind::Tcp => {
-            let peer = peers::tcp_listener()?;
+            let peer = peers::tcp_listener(peers::Bind::Peer)?;
             Spec {
                 line: format!("{PLUGINS}/check_tcp -H {PEER_ADDR} -p {}", peer.addr.port()),
                 engine: &[],
@@ -90,7 +90,7 @@ pub fn spec(kind: Kind) -> anyhow::Result<Spec> {
             }
         }
         Kind::Http | Kind::HttpKeepalive => {
-            let peer = peers::nginx()?;
+            let peer = peers::nginx(peers::Bind::Peer)?;
             let keep = kind == Kind::HttpKeepalive;
             Spec {
                 line: format!(

@@ -64,4 +64,27 @@ mod tests {
             "{errors}"
         );
     }
+
+    #[test]
+    fn pin_cores_is_read_on_by_default_and_checked() {
+        let model = load_text("pin-default", "[engine]\nshards = 1\n").expect("loads");
+        assert!(model.settings.pin_cores);
+        let model = load_text("pin-on", "[engine]\npin_cores = true\n").expect("loads");
+        assert!(model.settings.pin_cores);
+        let model = load_text("pin-off", "[engine]\npin_cores = false\n").expect("loads");
+        assert!(!model.settings.pin_cores);
+        let errors = load_text("pin-bad", "[engine]\npin_cores = 1\n")
+            .expect_err("an integer is no bool")
+            .to_string();
+        assert!(
+            errors.contains("engine.toml:2: ")
+                && errors.contains("invalid type")
+                && errors.contains("bool"),
+            "{errors}"
+        );
+        let errors = load_text("pin-typo", "[engine]\npin_core = false\n")
+            .expect_err("an unknown key")
+            .to_string();
+        assert!(errors.contains("pin_cores"), "{errors}");
+    }
 }

@@ -69,6 +69,8 @@ pub struct RawEngine {
     pub http_keepalive: Option<bool>,
     /// `uring` (default) or `tokio`: what drives connect-only tcp checks.
     pub tcp_io: Option<String>,
+    /// Pin each shard thread to a core (default true).
+    pub pin_cores: Option<bool>,
     /// Agent endpoint address, or `"off"`.
     pub agent_listen: Option<String>,
     /// Names agents reach the engine by, for the hub certificate.

@@ -351,6 +351,9 @@ fn settings(m: &Merged, errors: &mut ConfigErrors) -> Settings {
             format!("tcp_io '{other}': expected \"uring\" or \"tokio\""),
         )),
     }
+    if let Some(pin) = e.value.pin_cores {
+        s.pin_cores = pin;
+    }
     agent_settings(&mut s, e, errors);
     if let Some(state) = &e.value.timeout_state {
         match Status::parse(state) {
