@@ -66,8 +66,18 @@ fn set_mode(p: &Path, mode: u32) {
 
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local addr").port()
+    // The kernel may hand the same ephemeral port to two binds in a row
+    // once the first is closed; no port is handed out twice here.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = l.local_addr().expect("local addr").port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// The commands every test config defines, for the scripts in `dir`.

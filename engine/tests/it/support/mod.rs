@@ -82,8 +82,20 @@ pub struct Daemon {
 
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    // The kernel may hand the same ephemeral port to two binds in a row
+    // once the first is closed: a test that takes two ports (an API and
+    // an agent endpoint) got one twice. No port is handed out twice in
+    // one test process.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let port = l.local_addr().expect("local addr").port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 impl Daemon {
