@@ -44,17 +44,21 @@ impl Drop for TempDir {
 
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
-    // The kernel may hand the same ephemeral port to two binds in a row
-    // once the first is closed: a test that takes two ports (an API and
-    // an agent endpoint) got one twice. No port is handed out twice in
-    // one test process.
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    // Below the kernel's ephemeral range (32768 up): a port from that range
+    // can be taken as the source port of any outgoing connection between
+    // this choice and the bind, and the kernel may hand the same one to two
+    // binds in a row. No port is handed out twice in one test process.
+    static NEXT: std::sync::Mutex<u16> = std::sync::Mutex::new(0);
+    let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
+    if *next == 0 {
+        // Test binaries run one after another; spreading them by pid keeps
+        // a lingering peer of the last one out of the way.
+        *next = 20_000 + (std::process::id() % 1_000) as u16 * 10;
+    }
     loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let port = l.local_addr().expect("local addr").port();
-        if !given.contains(&port) {
-            given.push(port);
+        let port = *next;
+        *next = if port >= 32_000 { 20_000 } else { port + 1 };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }
