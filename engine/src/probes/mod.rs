@@ -93,6 +93,10 @@ impl Probe {
     fn descriptors(&self) -> u32 {
         match self {
             Probe::Dns(_) => 2,
+            // A connect on the shard's io_uring makes a direct descriptor,
+            // not a file descriptor; when the ring has no free slot the
+            // probe takes one from the budget itself.
+            Probe::Tcp(t) if t.connect_only() && tcp::uring::current().is_some() => 0,
             Probe::Tcp(_) | Probe::Http(_) | Probe::Nrpe(_) => 1,
             Probe::Dummy(_) | Probe::Icmp(_) | Probe::Snmp(_) | Probe::Exec(_) => 0,
         }

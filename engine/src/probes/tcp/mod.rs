@@ -116,7 +116,7 @@ impl TcpProbe {
         // An OK certificate line, printed before whatever comes next (even
         // the plugin's own timeout message).
         let mut cert_ok = None;
-        let session = self.session(&mut cert_ok);
+        let session = self.session(ctx, &mut cert_ok);
         let (status, mut text) =
             match tokio::time::timeout(socket_timeout.min(engine_timeout), session).await {
                 Ok(done) => done,
@@ -140,7 +140,7 @@ impl TcpProbe {
 
     /// Everything check_tcp does between argument parsing and exit; an OK
     /// `-D` line goes to `cert_ok`.
-    async fn session(&self, cert_ok: &mut Option<String>) -> (Status, String) {
+    async fn session(&self, ctx: &ProbeContext, cert_ok: &mut Option<String>) -> (Status, String) {
         let addrs = match self.resolve().await {
             Some(addrs) if !addrs.is_empty() => addrs,
             _ => {
@@ -154,7 +154,7 @@ impl TcpProbe {
         let start = Instant::now();
         if self.connect_only() {
             if let Some(ring) = uring::current() {
-                return self.connect_on(&ring, &addrs, start).await;
+                return self.connect_on(ctx, &ring, &addrs, start).await;
             }
         }
         let stream = match connect(&addrs).await {
@@ -186,7 +186,7 @@ impl TcpProbe {
 
     /// Whether the check is a connect and nothing else: nothing sent,
     /// nothing read, no TLS.
-    fn connect_only(&self) -> bool {
+    pub(crate) fn connect_only(&self) -> bool {
         !self.tls && self.send.is_none() && self.expect.is_empty() && self.quit.is_none()
     }
 
@@ -196,6 +196,7 @@ impl TcpProbe {
     /// through tokio.
     async fn connect_on(
         &self,
+        ctx: &ProbeContext,
         ring: &std::rc::Rc<uring::Ring>,
         addrs: &[SocketAddr],
         start: Instant,
@@ -204,7 +205,12 @@ impl TcpProbe {
         for addr in addrs {
             let connected = match ring.connect(*addr) {
                 Some(connecting) => connecting.await,
-                None => TcpStream::connect(addr).await.map(|_| Instant::now()),
+                // A real descriptor: it counts against the budget
+                // [`crate::probes::Probe::run`] left this check out of.
+                None => match ctx.descriptors.take(1) {
+                    Ok(_held) => TcpStream::connect(addr).await.map(|_| Instant::now()),
+                    Err(refused) => return (refused.status, refused.output.to_string()),
+                },
             };
             match connected {
                 Ok(at) => {
