@@ -148,7 +148,7 @@ fn damaged_line_is_an_error_naming_file_and_line() {
             .to_string(),
     ] {
         assert!(
-            e.contains("registry.jsonl:2:") && e.contains("damaged"),
+            e.ends_with("registry.jsonl:2:1: damaged registry entry: expected value"),
             "{e}"
         );
     }
