@@ -42,7 +42,8 @@ pub enum FileError {
     },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
+/// Wraps an I/O error so that it names `path`.
+pub(super) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
     move |source| FileError::Io {
         path: path.to_path_buf(),
         source,
@@ -111,13 +112,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileErro
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(io_err(path))?;
-    if let Some(dir) = path.parent() {
-        // The rename is only durable once the directory entry is.
-        File::open(dir)
+    // The rename is only durable once the directory entry is.
+    sync_parent(path)
+}
+
+/// Syncs the directory holding `path`, making a file's creation or
+/// renaming durable (syncing the file itself covers only its contents).
+pub fn sync_parent(path: &Path) -> Result<(), FileError> {
+    match path.parent() {
+        Some(dir) => File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(io_err(dir))?;
+            .map_err(io_err(dir)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// An exclusive advisory lock on a file, held until dropped (the close

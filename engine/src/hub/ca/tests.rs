@@ -202,3 +202,25 @@ fn server_cert_near_expiry_is_renewed() {
         .to_string();
     assert!(e.contains("hub.crt") && e.contains("does not match"), "{e}");
 }
+
+/// Enrolment cost at the CA for many agents in one state directory (what
+/// BENCHMARKS.md quotes): run with `cargo test --release -p vedette --lib
+/// hub::ca::tests::issue_10000_in_one_state_dir -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: 10,000 signatures and fsyncs; run on demand in release"]
+fn issue_10000_in_one_state_dir() {
+    const AGENTS: usize = 10_000;
+    let d = TestDir::new("issue-many");
+    let ca = Ca::open(&d.0).expect("test step");
+    let request = csr("bench-agent");
+    let t0 = std::time::Instant::now();
+    for i in 0..AGENTS {
+        ca.sign_csr(&request, &format!("agent-{i:05}"))
+            .expect("test step");
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let registry = Registry::new(&d.0);
+    let bytes = std::fs::metadata(registry.path()).expect("test step").len();
+    eprintln!("issued {AGENTS} agent certificates in {secs:.1}s (registry {bytes} bytes)");
+    assert_eq!(registry.list().expect("test step").len(), AGENTS);
+}
