@@ -162,3 +162,45 @@ fn certificates_checked_like_nrpe_does() {
         assert_eq!(mine.code, theirs.code, "{args:?}: {mine:?} vs {theirs:?}");
     }
 }
+
+#[test]
+fn exit_codes_and_output_read_as_debians_daemon_reads_them() {
+    let setup = Setup {
+        tls: false,
+        ..Setup::default()
+    };
+    let ours = Daemon::ours(&setup);
+    let debian = Daemon::debian(&setup);
+    let no_output = "NRPE: Unable to read output\n";
+    let table: &[(&str, i32, &str)] = &[
+        // Out of range: UNKNOWN, also a plugin killed by a signal (the
+        // shell popen runs it with exits 128 + signal).
+        ("exit5", 3, "five\n"),
+        ("killed", 3, "killed\n"),
+        // One newline dropped, a CR kept; output ends at a NUL.
+        ("newlines", 0, "a\r\n\n"),
+        ("nul", 0, "a\n"),
+        // stderr is never read; a missing plugin only writes there.
+        ("stderr", 3, no_output),
+        ("missing", 3, no_output),
+        ("builtin", 3, no_output),
+        ("assign", 0, "bar\n"),
+        ("blank", 3, no_output),
+    ];
+    for version in VERSIONS {
+        for &(command, code, stdout) in table {
+            let args: Vec<&str> = ["-n"]
+                .iter()
+                .chain(version)
+                .chain(&["-c", command])
+                .copied()
+                .collect();
+            let mine = check_nrpe(ours.port, &args);
+            if version != ["-3"] {
+                let theirs = check_nrpe(debian.port, &args);
+                assert_eq!(mine, theirs, "ours vs Debian's daemon, check_nrpe {args:?}");
+            }
+            expect(&mine, code, stdout);
+        }
+    }
+}

@@ -94,12 +94,28 @@ pub fn commands(dir: &TempDir) -> String {
         "echo 'CRITICAL - disk full'\necho 'second line'\nexit 2",
     );
     let slow = dir.script("slow.sh", "sleep 10\necho late");
-    format!(
+    let mut lines = format!(
         "command[ok]={} $ARG1$ $ARG2$\ncommand[crit]={}\ncommand[slow]={}\n",
         ok.display(),
         crit.display(),
         slow.display()
-    )
+    );
+    // Edge cases where a daemon's own exit-code and output rules show.
+    let edges = [
+        ("exit5", "echo five\nexit 5"),
+        ("killed", "echo killed\nkill -9 $$"),
+        ("newlines", "printf 'a\\r\\n\\n'"),
+        ("nul", "printf 'a\\000b\\n'"),
+        ("stderr", "echo oops >&2\nexit 1"),
+    ];
+    for (name, body) in edges {
+        let script = dir.script(&format!("{name}.sh"), body);
+        lines += &format!("command[{name}]={}\n", script.display());
+    }
+    // Lines only a shell runs as meant, and lines with nothing to run.
+    lines += "command[missing]=/no/such/plugin -x\ncommand[builtin]=exit 2\n\
+              command[assign]=FOO=bar /usr/bin/printenv FOO\ncommand[blank]=$ARG1$\n";
+    lines
 }
 
 /// How a daemon is set up for a test.

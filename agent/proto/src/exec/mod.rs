@@ -1,10 +1,12 @@
 //! Running a Nagios plugin, with one set of rules for the engine's `exec`
-//! probe and the agent: fork the command line as Nagios 4 does and turn
-//! its exit code and output into a [`CheckResult`].
+//! probe, the agent and the NRPE server: fork the command line as Nagios 4
+//! does and turn its exit code and output into a [`CheckResult`].
 //!
 //! The line is split into argv without a shell ([`argv::split`]); a line
-//! only a shell can run goes to `/bin/sh -c LINE`. The process is run by
-//! [`spawn::run`] (own process group, capped output, always reaped).
+//! only a shell can run goes to `/bin/sh -c LINE` ([`Plugin::shell`]: always,
+//! as `popen(3)` does). The process is run by [`spawn::run`] (own process
+//! group, capped output, always reaped); [`Plugin::execute`] hands back how
+//! it ended for callers that answer by rules other than Nagios'.
 //!
 //! Everything that goes wrong becomes an UNKNOWN (or, for a timeout, the
 //! caller's chosen status) result with an output saying what happened;
@@ -49,6 +51,17 @@ impl Plugin {
         Plugin { command }
     }
 
+    /// Compiles a command line that always runs through `/bin/sh -c`, as
+    /// `popen(3)` does: for callers that must mean exactly what a shell
+    /// means (the NRPE server answers as NRPE, whose plugins may use shell
+    /// builtins or `VAR=value` prefixes). A blank line is run too (the
+    /// shell exits 0 without output).
+    pub fn shell(line: &str) -> Plugin {
+        Plugin {
+            command: Command::Shell(line.into()),
+        }
+    }
+
     /// Whether the line runs through `/bin/sh -c`.
     pub fn uses_shell(&self) -> bool {
         matches!(self.command, Command::Shell(_))
@@ -57,19 +70,8 @@ impl Plugin {
     /// Runs the plugin once. After `timeout` its process group is killed
     /// and the result is `timeout_status` with [`timed_out_text`].
     pub async fn run(&self, timeout: Duration, timeout_status: Status) -> CheckResult {
-        let (program, finished) = match &self.command {
-            Command::Argv(words) => {
-                let Some((program, args)) = words.split_first() else {
-                    return empty();
-                };
-                let args = args.iter().map(|a| &**a);
-                (&**program, spawn::run(program, args, timeout).await)
-            }
-            Command::Shell(line) => {
-                let args = ["-c", &**line];
-                ("/bin/sh", spawn::run("/bin/sh", args, timeout).await)
-            }
-            Command::Empty => return empty(),
+        let Some(finished) = self.execute(timeout, spawn::OUTPUT_CAP).await else {
+            return empty();
         };
         match finished {
             Finished::Exited {
@@ -91,6 +93,7 @@ impl Plugin {
             ),
             Finished::TimedOut => CheckResult::new(timeout_status, timed_out_text(timeout)),
             Finished::Failed(e) => {
+                let program = self.program();
                 let text = match e.kind() {
                     std::io::ErrorKind::NotFound => format!("plugin not found: {program}"),
                     std::io::ErrorKind::PermissionDenied => {
@@ -100,6 +103,31 @@ impl Plugin {
                 };
                 CheckResult::new(Status::Unknown, text)
             }
+        }
+    }
+
+    /// Runs the plugin once with [`spawn::run`]'s rules, keeping at most
+    /// `cap` bytes of stdout and of stderr, and returns how it ended
+    /// without Nagios' reading of it: for callers that answer by other
+    /// rules (the NRPE server: NRPE's texts, its packet size as the cap).
+    /// `None` for a blank line, which has nothing to run.
+    pub async fn execute(&self, timeout: Duration, cap: usize) -> Option<Finished> {
+        Some(match &self.command {
+            Command::Argv(words) => {
+                let (program, args) = words.split_first()?;
+                spawn::run(program, args.iter().map(|a| &**a), timeout, cap).await
+            }
+            Command::Shell(line) => spawn::run("/bin/sh", ["-c", &**line], timeout, cap).await,
+            Command::Empty => return None,
+        })
+    }
+
+    /// The program a run starts, for messages.
+    fn program(&self) -> &str {
+        match &self.command {
+            Command::Argv(words) => words.first().map_or("", |w| &**w),
+            Command::Shell(_) => "/bin/sh",
+            Command::Empty => "",
         }
     }
 }
@@ -218,5 +246,51 @@ mod tests {
         );
         let r = run_now("   ", Duration::from_secs(1));
         assert_eq!(&*r.output, "empty command line");
+    }
+
+    fn execute_now(plugin: &Plugin, cap: usize) -> Option<Finished> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(plugin.execute(Duration::from_secs(10), cap))
+    }
+
+    fn exited(f: Option<Finished>) -> (i32, String) {
+        match f {
+            Some(Finished::Exited { code, stdout, .. }) => {
+                (code, String::from_utf8_lossy(&stdout).into_owned())
+            }
+            other => panic!("not an exit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shell_means_what_popen_means() {
+        // Builtins and assignment prefixes: argv splitting would look for
+        // programs named `exit` and `FOO=bar`.
+        let p = Plugin::shell("FOO=bar /usr/bin/printenv FOO; exit 2");
+        assert!(p.uses_shell());
+        assert_eq!(exited(execute_now(&p, 100)), (2, "bar\n".into()));
+        // A blank line still runs (and says nothing), as popen's shell does.
+        assert_eq!(
+            exited(execute_now(&Plugin::shell("  "), 100)),
+            (0, "".into())
+        );
+        assert!(execute_now(&Plugin::new("  "), 100).is_none());
+    }
+
+    #[test]
+    fn execute_keeps_only_the_callers_cap() {
+        // 10,000 bytes on each stream; the rest is drained, so it exits.
+        let p = Plugin::new(r#"sh -c "head -c 10000 /dev/zero; head -c 10000 /dev/zero >&2""#);
+        match execute_now(&p, 1000) {
+            Some(Finished::Exited {
+                code: 0,
+                stdout,
+                stderr,
+            }) => assert_eq!((stdout.len(), stderr.len()), (1000, 1000)),
+            other => panic!("{other:?}"),
+        }
     }
 }

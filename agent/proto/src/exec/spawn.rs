@@ -4,8 +4,8 @@
 //! - the plugin leads its own process group, so a timeout can kill it and
 //!   everything it started (`sh -c`, its `sleep`s, its pipes) in one go;
 //! - stdin is `/dev/null`; stdout and stderr are read concurrently, each
-//!   kept up to [`OUTPUT_CAP`] bytes and the rest read and dropped, so a
-//!   chatty plugin never blocks on a full pipe;
+//!   kept up to the caller's cap ([`OUTPUT_CAP`] for Nagios' rules) and the
+//!   rest read and dropped, so a chatty plugin never blocks on a full pipe;
 //! - the child is always reaped, also after a timeout; if the future is
 //!   dropped half-way (shard shutting down), [`GroupKill`] kills the group.
 
@@ -50,8 +50,9 @@ pub enum Finished {
 }
 
 /// Runs `program args...` with the rules above and a `timeout` covering
-/// the whole run (reading output to EOF and the exit).
-pub async fn run<I>(program: &str, args: I, timeout: Duration) -> Finished
+/// the whole run (reading output to EOF and the exit), keeping at most
+/// `cap` bytes of stdout and of stderr.
+pub async fn run<I>(program: &str, args: I, timeout: Duration, cap: usize) -> Finished
 where
     I: IntoIterator,
     I::Item: AsRef<OsStr>,
@@ -76,7 +77,7 @@ where
     let stderr = child.stderr.take();
 
     let work = async {
-        let (out, err) = tokio::join!(read_capped(stdout), read_capped(stderr));
+        let (out, err) = tokio::join!(read_capped(stdout, cap), read_capped(stderr, cap));
         (out, err, child.wait().await)
     };
     // Bound to a local so the future (and its borrow of `child`) is gone
@@ -105,8 +106,8 @@ where
     finished
 }
 
-/// Reads a pipe to EOF, keeping the first [`OUTPUT_CAP`] bytes.
-async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> {
+/// Reads a pipe to EOF, keeping the first `cap` bytes.
+async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>, cap: usize) -> Vec<u8> {
     let mut kept = Vec::new();
     let Some(mut pipe) = pipe else {
         return kept;
@@ -116,7 +117,7 @@ async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> {
         match pipe.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                let room = OUTPUT_CAP.saturating_sub(kept.len()).min(n);
+                let room = cap.saturating_sub(kept.len()).min(n);
                 kept.extend_from_slice(&chunk[..room]);
             }
         }
