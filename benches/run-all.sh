@@ -2,7 +2,7 @@
 # Issue 6's benchmark suite, the one command:
 #
 #   bash benches/run-all.sh            # full: ~75-85 min on 2 vCPUs (from its pieces), plus run-compare.sh
-#   QUICK=1 bash benches/run-all.sh    # 60K checks only, short windows: ~15 min (12-13 measured before the pinning ablation)
+#   QUICK=1 bash benches/run-all.sh    # 60K checks only, short windows: ~28 min (14:25-14:54 UTC in a fresh clone, ~12 of them run-compare.sh)
 #
 # 1. release builds of the bench (mimalloc, and the system allocator);
 # 2. the matrix: dummy, tcp, http, icmp, snmp and a mix at 60K, 250K and
