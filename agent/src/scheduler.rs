@@ -281,18 +281,38 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn runs_on_splay_interval_and_retry() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let ran = Arc::new(Mutex::new(Vec::new()));
+    /// When each of a [`scripted`] scheduler's jobs ran.
+    type Ran = Arc<Mutex<Vec<Instant>>>;
+
+    /// A scheduler whose every check answers `statuses` in turn (then OK)
+    /// and takes `busy` to run; its results and when each job ran.
+    fn scripted(
+        statuses: Vec<Status>,
+        busy: Duration,
+    ) -> (
+        Scheduler<impl Fn(&AssignedCheck) -> Scripted>,
+        mpsc::UnboundedReceiver<Done>,
+        Ran,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let ran = Ran::default();
         let r = ran.clone();
-        let mut s = Scheduler::new(
+        let s = Scheduler::new(
             move |_: &AssignedCheck| Scripted {
-                statuses: vec![Status::Ok, Status::Critical, Status::Critical],
+                statuses: statuses.clone(),
                 ran: r.clone(),
-                busy: Duration::ZERO,
+                busy,
             },
             tx,
+        );
+        (s, rx, ran)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn runs_on_splay_interval_and_retry() {
+        let (mut s, mut rx, ran) = scripted(
+            vec![Status::Ok, Status::Critical, Status::Critical],
+            Duration::ZERO,
         );
         let t0 = Instant::now();
         let c = check("load", 60.0, 10.0, 2);
@@ -319,17 +339,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn unchanged_reassignment_keeps_the_phase() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let ran = Arc::new(Mutex::new(Vec::new()));
-        let r = ran.clone();
-        let mut s = Scheduler::new(
-            move |_: &AssignedCheck| Scripted {
-                statuses: Vec::new(),
-                ran: r.clone(),
-                busy: Duration::ZERO,
-            },
-            tx,
-        );
+        let (mut s, mut rx, ran) = scripted(Vec::new(), Duration::ZERO);
         let t0 = Instant::now();
         let c = check("mem", 60.0, 60.0, 1);
         let first = splay("mem", Duration::from_secs(60));
@@ -351,17 +361,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn reassignment_replaces_and_lets_running_checks_finish() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let ran = Arc::new(Mutex::new(Vec::new()));
-        let r = ran.clone();
-        let mut s = Scheduler::new(
-            move |_: &AssignedCheck| Scripted {
-                statuses: Vec::new(),
-                ran: r.clone(),
-                busy: Duration::from_secs(5),
-            },
-            tx,
-        );
+        let (mut s, mut rx, ran) = scripted(Vec::new(), Duration::from_secs(5));
         let old = check("old", 60.0, 60.0, 1);
         s.assign(std::slice::from_ref(&old));
         let start = splay("old", Duration::from_secs(60));
