@@ -23,11 +23,9 @@
 //! limit when first used: raise the limit
 //! ([`crate::limits::raise_open_files`]) before starting the engine.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-
-use tokio::sync::{SemaphorePermit, TryAcquireError};
 
 use crate::check::{CheckResult, Status};
 
@@ -54,7 +52,10 @@ const LIMIT_CAP: u64 = 1 << 24;
 /// The process's budget of descriptors for checks.
 #[derive(Debug)]
 pub struct Descriptors {
-    permits: tokio::sync::Semaphore,
+    /// Descriptors checks hold now. A counter, not a semaphore: every
+    /// check of every shard takes and returns here, and a semaphore's
+    /// release locks its waiter list; nothing ever waits for these.
+    in_use: AtomicU32,
     budget: u32,
     limit: u64,
     refused: AtomicU64,
@@ -67,7 +68,16 @@ pub struct Descriptors {
 /// Descriptors a running check holds; they go back when it is dropped.
 #[derive(Debug)]
 pub struct Held<'a> {
-    _permit: Option<SemaphorePermit<'a>>,
+    from: &'a Descriptors,
+    n: u32,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            self.from.in_use.fetch_sub(self.n, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Descriptors {
@@ -76,7 +86,7 @@ impl Descriptors {
         let limit = limit.min(LIMIT_CAP);
         let budget = u32::try_from(limit - reserve(limit)).unwrap_or(u32::MAX);
         Descriptors {
-            permits: tokio::sync::Semaphore::new(budget as usize),
+            in_use: AtomicU32::new(0),
             budget,
             limit,
             refused: AtomicU64::new(0),
@@ -105,8 +115,7 @@ impl Descriptors {
 
     /// Descriptors checks hold now.
     pub fn in_use(&self) -> u32 {
-        let free = u32::try_from(self.permits.available_permits()).unwrap_or(u32::MAX);
-        self.budget.saturating_sub(free)
+        self.in_use.load(Ordering::Relaxed)
     }
 
     /// Checks failed for want of descriptors since the start.
@@ -119,17 +128,19 @@ impl Descriptors {
     /// many open files". Never waits.
     pub fn take(&self, n: u32) -> Result<Held<'_>, CheckResult> {
         if n == 0 {
-            return Ok(Held { _permit: None });
+            return Ok(Held { from: self, n: 0 });
         }
-        match self.permits.try_acquire_many(n) {
-            Ok(permit) => {
+        let taken = self
+            .in_use
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(n).filter(|&after| after <= self.budget)
+            });
+        match taken {
+            Ok(_) => {
                 self.log.taken(self.budget);
-                Ok(Held {
-                    _permit: Some(permit),
-                })
+                Ok(Held { from: self, n })
             }
-            // The semaphore is never closed; both mean none left for us.
-            Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => {
+            Err(_) => {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 self.log.refused(self.budget, self.limit);
                 Err(CheckResult::new(Status::Unknown, Arc::clone(&self.refusal)))
